@@ -1,0 +1,131 @@
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use yardstick_core::DATA_DIR_ENV;
+
+/// Measure language models against each other, benchmark by benchmark, with numbers
+/// identical to the reference harnesses.
+#[derive(Debug, Parser)]
+#[command(name = "yardstick", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate a model on tasks; scores are stored and a killed run resumes.
+    Run(RunArgs),
+    /// List the tasks yardstick knows.
+    Tasks(TasksArgs),
+    /// Measure speed against named peers.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Multiple-choice scoring throughput against llama.cpp's raw prefill.
+    Scoring(BenchScoringArgs),
+}
+
+/// Where the benchmark data and extra task files are.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// Benchmark data directory (laid out as ../shared/data).
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Extra folder of task YAML files (searched recursively).
+    #[arg(long, value_name = "DIR")]
+    pub include_path: Vec<PathBuf>,
+}
+
+/// The model and how to run it.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// The model: gguf:PATH for a local GGUF file. Defaults to the demo model fetched by
+    /// scripts/setup.sh.
+    #[arg(long, value_name = "SPEC")]
+    pub model: Option<String>,
+    /// CPU threads for llama.cpp (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Tokens per llama.cpp decode call.
+    #[arg(long, default_value_t = 512)]
+    pub batch_tokens: u32,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ScoringArg {
+    /// Decode each context once and score every choice on top of it (exact).
+    SharedPrefix,
+    /// Recompute the context for every choice (exact, slowest).
+    Plain,
+    /// Many questions per batch (fastest on GPUs; numbers depend on batch shape).
+    Packed,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// A table for people.
+    Table,
+    /// JSON for scripts.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Comma-separated task names or task YAML paths.
+    #[arg(long, value_delimiter = ',', default_value = "arc_easy,arc_challenge")]
+    pub tasks: Vec<String>,
+    /// Evaluate only the first N documents of each task.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Few-shot examples per prompt (default: the task file's, else 0).
+    #[arg(long, value_name = "K")]
+    pub num_fewshot: Option<usize>,
+    /// Folder for the results JSON and per-sample JSONL.
+    #[arg(long, default_value = "yardstick-out", value_name = "DIR")]
+    pub output_dir: PathBuf,
+    /// Results database (default: yardstick.db in the output folder).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Documents per batch and per store transaction.
+    #[arg(long, default_value_t = 64)]
+    pub chunk_docs: usize,
+    /// Multiple-choice scoring strategy.
+    #[arg(long, value_enum, default_value_t = ScoringArg::SharedPrefix)]
+    pub scoring: ScoringArg,
+    /// Print the scores as a table or as JSON.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TasksArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Print as a table or as JSON.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchScoringArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The multiple-choice task to score.
+    #[arg(long, default_value = "arc_easy")]
+    pub task: String,
+    /// Documents to score.
+    #[arg(long, default_value_t = 300)]
+    pub limit: usize,
+    /// Print as a table or as JSON.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub data: DataArgs,
+}

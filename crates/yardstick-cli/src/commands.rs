@@ -1,0 +1,140 @@
+use crate::args::{
+    BenchCommand, BenchScoringArgs, Cli, Command, DataArgs, ModelArgs, OutputFormat, RunArgs,
+    ScoringArg, TasksArgs,
+};
+use crate::table;
+use anyhow::{Context, Result};
+use yardstick_engine::{bench, evaluate, EvalOptions};
+use yardstick_models::{
+    cached_model, GgufModel, ModelSpec, ScoringMode, SessionOptions, DEMO_MODEL,
+};
+use yardstick_store::Store;
+use yardstick_tasks::{DataDir, Task, TaskRegistry};
+
+pub fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::Tasks(args) => tasks(args),
+        Command::Bench(BenchCommand::Scoring(args)) => bench_scoring(args),
+    }
+}
+
+fn load_model(args: &ModelArgs) -> Result<(GgufModel, String)> {
+    let spec_text = args
+        .model
+        .clone()
+        .unwrap_or_else(|| format!("gguf:{}", cached_model(DEMO_MODEL).display()));
+    let spec: ModelSpec = spec_text.parse()?;
+    let ModelSpec::Gguf(path) = spec;
+    let model = GgufModel::load(&path)?;
+    Ok((model, spec_text))
+}
+
+fn session_options(args: &ModelArgs) -> SessionOptions {
+    SessionOptions {
+        threads: args.threads,
+        batch_tokens: args.batch_tokens,
+        ..SessionOptions::default()
+    }
+}
+
+fn registry(data: &DataArgs) -> Result<TaskRegistry> {
+    let mut registry = TaskRegistry::builtin()?;
+    for dir in &data.include_path {
+        registry.add_dir(dir)?;
+    }
+    Ok(registry)
+}
+
+fn load_tasks(names: &[String], data: &DataArgs, num_fewshot: Option<usize>) -> Result<Vec<Task>> {
+    let registry = registry(data)?;
+    let data_dir = DataDir::new(data.data_dir.clone());
+    names
+        .iter()
+        .map(|name| {
+            let loaded = registry.load(name)?;
+            Ok(Task::load(loaded, &data_dir, num_fewshot)?)
+        })
+        .collect()
+}
+
+fn run(args: RunArgs) -> Result<()> {
+    // Tasks first: a typo in a task name should not wait for a model to load.
+    let tasks = load_tasks(&args.tasks, &args.data, args.num_fewshot)?;
+    let (model, spec) = load_model(&args.model)?;
+    let mut options = session_options(&args.model);
+    options.mode = match args.scoring {
+        ScoringArg::SharedPrefix => ScoringMode::SharedPrefix,
+        ScoringArg::Plain => ScoringMode::Plain,
+        ScoringArg::Packed => ScoringMode::Packed,
+    };
+    let mut session = model.session(options.clone())?;
+    let db_path = args
+        .db
+        .clone()
+        .unwrap_or_else(|| args.output_dir.join("yardstick.db"));
+    let mut store = Store::open(&db_path)?;
+    let eval_options = EvalOptions {
+        limit: args.limit,
+        output_dir: args.output_dir.clone(),
+        chunk_docs: args.chunk_docs,
+        progress: true,
+        model_source: spec,
+        backend_settings: serde_json::json!({
+            "backend": "llama.cpp (llama-cpp-2)",
+            "scoring": format!("{:?}", options.mode),
+            "threads": options.threads,
+            "batch_tokens": options.batch_tokens,
+        }),
+    };
+    let outcome = evaluate(&mut session, &tasks, &mut store, &eval_options)
+        .context("evaluation stopped; rerun the same command to resume from the store")?;
+    match args.output {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&table::outcome_json(&outcome))?
+        ),
+        OutputFormat::Table => {
+            print!("{}", table::scores_table(&outcome));
+            println!(
+                "\nrun {}  {:.1} s  {:.1} docs/s computed\nresults: {}\ndatabase: {}",
+                outcome.run_id,
+                outcome.seconds,
+                outcome.docs_per_second,
+                outcome.results_path.display(),
+                db_path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn tasks(args: TasksArgs) -> Result<()> {
+    let registry = registry(&args.data)?;
+    let names = registry.names();
+    match args.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&names)?),
+        OutputFormat::Table => {
+            for name in names {
+                println!("{name}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn bench_scoring(args: BenchScoringArgs) -> Result<()> {
+    let tasks = load_tasks(std::slice::from_ref(&args.task), &args.data, Some(0))?;
+    let docs = tasks[0].multiple_choice_docs(Some(args.limit))?;
+    let (model, spec) = load_model(&args.model)?;
+    let options = session_options(&args.model);
+    let report = bench::scoring_benchmark(&model, &docs, options.clone())?;
+    match args.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Table => print!(
+            "{}",
+            table::bench_table(&report, &spec, &args.task, options.threads)
+        ),
+    }
+    Ok(())
+}

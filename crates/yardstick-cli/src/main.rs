@@ -1,0 +1,22 @@
+//! `yardstick`: measure language models against each other, with numbers that match
+//! the reference harnesses.
+//!
+//! The binary parses arguments into typed settings and makes one library call per
+//! subcommand; scoring, storage and output live in the library crates.
+
+mod args;
+mod commands;
+mod table;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = args::Cli::parse();
+    match commands::dispatch(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Plain-text tables for the terminal.
+
+use serde_json::{json, Value};
+use yardstick_engine::bench::ScoringBenchmark;
+use yardstick_engine::RunOutcome;
+
+fn fmt_value(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.4}")
+    } else {
+        "N/A".into()
+    }
+}
+
+/// Renders rows as a Markdown table with aligned columns.
+fn markdown(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        format!("| {} |\n", padded.join(" | "))
+    };
+    let mut out = line(header.iter().map(|h| (*h).to_owned()).collect());
+    out.push_str(&line(widths.iter().map(|w| "-".repeat(*w)).collect()));
+    for row in rows {
+        out.push_str(&line(row.clone()));
+    }
+    out
+}
+
+/// The scores of a run, one row per task and metric, lm-eval style.
+pub fn scores_table(outcome: &RunOutcome) -> String {
+    let mut rows = Vec::new();
+    for task in &outcome.tasks {
+        for (metric, agg) in &task.metrics {
+            rows.push(vec![
+                task.name.to_string(),
+                task.num_fewshot.to_string(),
+                metric.clone(),
+                fmt_value(agg.value),
+                format!("± {}", fmt_value(agg.stderr)),
+                task.effective.to_string(),
+            ]);
+        }
+    }
+    markdown(
+        &["Task", "n-shot", "Metric", "Value", "Stderr", "Docs"],
+        &rows,
+    )
+}
+
+/// The same scores as JSON for scripts.
+pub fn outcome_json(outcome: &RunOutcome) -> Value {
+    json!({
+        "run_id": outcome.run_id,
+        "results_path": outcome.results_path,
+        "seconds": outcome.seconds,
+        "docs_per_second": outcome.docs_per_second,
+        "tasks": outcome.tasks.iter().map(|t| json!({
+            "task": t.name,
+            "num_fewshot": t.num_fewshot,
+            "docs": t.effective,
+            "computed": t.computed,
+            "samples_path": t.samples_path,
+            "metrics": t.metrics.iter().map(|(m, a)| (m.clone(), json!({"value": a.value, "stderr": a.stderr}))).collect::<serde_json::Map<_, _>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The scoring benchmark as a table with ratios to llama.cpp's raw prefill.
+pub fn bench_table(
+    report: &ScoringBenchmark,
+    model: &str,
+    task: &str,
+    threads: Option<usize>,
+) -> String {
+    let raw = report.raw_prefill.tokens_per_second;
+    let rows: Vec<Vec<String>> = [
+        &report.raw_prefill,
+        &report.shared_prefix,
+        &report.plain,
+        &report.packed,
+    ]
+    .iter()
+    .map(|m| {
+        vec![
+            m.label.clone(),
+            format!("{:.2}", m.seconds),
+            format!("{:.0}", m.tokens_per_second),
+            if m.docs_per_second > 0.0 {
+                format!("{:.1}", m.docs_per_second)
+            } else {
+                "-".into()
+            },
+            format!("{:.2}x", m.tokens_per_second / raw),
+        ]
+    })
+    .collect();
+    let mut out = format!(
+        "model {model}, task {task}: {} docs, {} requests, {} plain tokens ({} decoded with shared prefix), threads {}\n\n",
+        report.docs,
+        report.requests,
+        report.plain_tokens,
+        report.shared_tokens,
+        threads.map_or_else(|| "all".to_owned(), |t| t.to_string())
+    );
+    out.push_str(&markdown(
+        &[
+            "Measurement",
+            "Seconds",
+            "Tokens/s",
+            "Docs/s",
+            "vs raw prefill",
+        ],
+        &rows,
+    ));
+    out.push_str(&format!(
+        "\nmax |shared-prefix - plain| log-likelihood: {:.2e}\nmax |packed - plain| log-likelihood: {:.2e}\n",
+        report.max_shared_vs_plain, report.max_packed_vs_plain
+    ));
+    out
+}

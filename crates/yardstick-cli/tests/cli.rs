@@ -1,0 +1,247 @@
+//! The `yardstick` binary end to end: help, errors, and a SIGKILLed run that resumes to
+//! the same results.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use yardstick_models::{cached_model, DEMO_MODEL};
+
+fn yardstick() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_yardstick"));
+    cmd.env("YARDSTICK_DATA_DIR", data_dir());
+    cmd
+}
+
+fn data_dir() -> PathBuf {
+    let dir = std::env::var_os("YARDSTICK_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    assert!(
+        dir.join("arc").exists(),
+        "benchmark data not found at {}; set YARDSTICK_DATA_DIR",
+        dir.display()
+    );
+    dir
+}
+
+fn demo_model() -> String {
+    let path = cached_model(DEMO_MODEL);
+    assert!(
+        path.exists(),
+        "demo model missing at {}: run scripts/setup.sh",
+        path.display()
+    );
+    format!("gguf:{}", path.display())
+}
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["run", "--help"],
+        vec!["tasks", "--help"],
+        vec!["bench", "--help"],
+        vec!["bench", "scoring", "--help"],
+    ] {
+        let output = yardstick().args(&args).output().unwrap();
+        let (stdout, _) = text(&output);
+        assert!(output.status.success(), "{args:?}");
+        assert!(stdout.contains("Usage:"), "{args:?}: {stdout}");
+    }
+}
+
+#[test]
+fn tasks_lists_builtin_tasks_as_json() {
+    let output = yardstick()
+        .args(["tasks", "--output", "json"])
+        .output()
+        .unwrap();
+    let names: Vec<String> = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(names.contains(&"arc_easy".to_owned()) && names.contains(&"arc_challenge".to_owned()));
+}
+
+#[test]
+fn unknown_task_fails_with_close_matches() {
+    let output = yardstick()
+        .args(["run", "--tasks", "arc_easey", "--model", &demo_model()])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&output);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("unknown task `arc_easey`") && stderr.contains("arc_easy"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_data_says_where_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = yardstick()
+        .args([
+            "run",
+            "--tasks",
+            "arc_easy",
+            "--model",
+            &demo_model(),
+            "--output-dir",
+        ])
+        .arg(dir.path())
+        .env("YARDSTICK_DATA_DIR", dir.path().join("nowhere"))
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&output);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("nowhere/hf/allenai/ai2_arc/ARC-Easy/test.jsonl"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--data-dir") && stderr.contains("YARDSTICK_DATA_DIR"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("yardstick.db").exists(),
+        "nothing is written before the data is found"
+    );
+}
+
+#[test]
+fn missing_or_corrupt_model_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = yardstick()
+        .args([
+            "run",
+            "--tasks",
+            "arc_easy",
+            "--model",
+            "gguf:/no/such/model.gguf",
+            "--output-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&output);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("model file not found: /no/such/model.gguf"),
+        "{stderr}"
+    );
+
+    let corrupt = dir.path().join("corrupt.gguf");
+    std::fs::write(&corrupt, b"GGUF\x03\x00\x00\x00garbage").unwrap();
+    let output = yardstick()
+        .args(["run", "--tasks", "arc_easy", "--output-dir"])
+        .arg(dir.path())
+        .arg("--model")
+        .arg(format!("gguf:{}", corrupt.display()))
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&output);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("could not load") && stderr.contains("corrupt"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("yardstick.db").exists());
+}
+
+fn run_args(out: &Path) -> Vec<String> {
+    vec![
+        "run".into(),
+        "--model".into(),
+        demo_model(),
+        "--tasks".into(),
+        "arc_easy".into(),
+        "--limit".into(),
+        "240".into(),
+        "--chunk-docs".into(),
+        "16".into(),
+        "--output".into(),
+        "json".into(),
+        "--output-dir".into(),
+        out.display().to_string(),
+    ]
+}
+
+fn stored_items(db: &Path) -> i64 {
+    let Ok(conn) =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return 0;
+    };
+    conn.query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0))
+        .unwrap_or(0)
+}
+
+fn results_of(summary: &Value) -> Value {
+    let path = summary["results_path"].as_str().unwrap();
+    let results: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    results["results"].clone()
+}
+
+fn samples_of(summary: &Value) -> Vec<Value> {
+    let path = summary["tasks"][0]["samples_path"].as_str().unwrap();
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Regression test for issue 2: a SIGKILLed run, restarted with the same arguments,
+/// finishes without recomputing stored items or duplicating rows, and its results equal
+/// an uninterrupted run's.
+#[test]
+fn killed_run_resumes_to_identical_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let straight = dir.path().join("straight");
+    let output = yardstick().args(run_args(&straight)).output().unwrap();
+    assert!(output.status.success(), "{}", text(&output).1);
+    let reference: Value = serde_json::from_slice(&output.stdout).unwrap();
+
+    let resumed = dir.path().join("resumed");
+    let db = resumed.join("yardstick.db");
+    let mut child = yardstick()
+        .args(run_args(&resumed))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while stored_items(&db) < 48 {
+        assert!(Instant::now() < deadline, "run stored nothing in time");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "run ended before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = stored_items(&db);
+    assert!(
+        before > 0 && before < 240,
+        "killed partway: {before} items stored"
+    );
+
+    let output = yardstick().args(run_args(&resumed)).output().unwrap();
+    assert!(output.status.success(), "{}", text(&output).1);
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        summary["tasks"][0]["computed"].as_i64().unwrap(),
+        240 - before,
+        "stored items were recomputed"
+    );
+    assert_eq!(stored_items(&db), 240, "duplicate or missing rows");
+    assert_eq!(results_of(&summary), results_of(&reference));
+    assert_eq!(samples_of(&summary), samples_of(&reference));
+}

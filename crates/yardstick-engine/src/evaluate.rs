@@ -1,0 +1,460 @@
+use crate::output::{sanitize_model_name, write_atomic};
+use crate::samples::{multiple_choice_record, record_loglikelihoods};
+use crate::{hardware_summary, harness_version, EngineError};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{json, Map, Value};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+use yardstick_core::{sha256_hex, LoglikelihoodRequest, TaskName};
+use yardstick_metrics::{multiple_choice, Aggregate};
+use yardstick_models::Backend;
+use yardstick_store::{ItemKey, Store, StoredItem, TaskRecord};
+use yardstick_tasks::{MultipleChoiceDoc, Task, FEWSHOT_SEED};
+
+/// How to run an evaluation.
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    /// Evaluate only the first `limit` documents of each task.
+    pub limit: Option<usize>,
+    /// Where the results JSON and samples go (under a folder named for the model).
+    pub output_dir: PathBuf,
+    /// Documents per backend call and per store transaction. Chunk boundaries are fixed
+    /// multiples of this, so a resumed run batches exactly as an uninterrupted one.
+    pub chunk_docs: usize,
+    /// Show a progress bar (only ever drawn on a terminal).
+    pub progress: bool,
+    /// How the model was named on the command line, for the results file.
+    pub model_source: String,
+    /// Backend settings worth recording (scoring mode, threads).
+    pub backend_settings: Value,
+}
+
+impl EvalOptions {
+    /// Options with the defaults for everything but the output folder.
+    pub fn new(output_dir: PathBuf) -> Self {
+        Self {
+            limit: None,
+            output_dir,
+            chunk_docs: 64,
+            progress: true,
+            model_source: String::new(),
+            backend_settings: Value::Null,
+        }
+    }
+}
+
+/// One task's scores.
+#[derive(Debug, Clone)]
+pub struct TaskOutcome {
+    /// The task.
+    pub name: TaskName,
+    /// Few-shot count.
+    pub num_fewshot: usize,
+    /// `acc` and `acc_norm`, each with its standard error.
+    pub metrics: Vec<(String, Aggregate)>,
+    /// Documents in the split.
+    pub original: usize,
+    /// Documents evaluated (after `limit`).
+    pub effective: usize,
+    /// Documents computed in this invocation (the rest came from the store).
+    pub computed: usize,
+    /// Where the samples went.
+    pub samples_path: PathBuf,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The run's id in the store.
+    pub run_id: String,
+    /// Per-task scores, in the order asked.
+    pub tasks: Vec<TaskOutcome>,
+    /// The results JSON.
+    pub results_path: PathBuf,
+    /// Wall-clock seconds of this invocation.
+    pub seconds: f64,
+    /// Documents computed per second in this invocation.
+    pub docs_per_second: f64,
+}
+
+/// Evaluates `tasks` on `backend`, resuming from and writing to `store`, and writes the
+/// results files.
+pub fn evaluate(
+    backend: &mut dyn Backend,
+    tasks: &[Task],
+    store: &mut Store,
+    options: &EvalOptions,
+) -> Result<RunOutcome, EngineError> {
+    let started = Instant::now();
+    let date = chrono::Utc::now();
+    let fingerprint = backend.fingerprint().clone();
+    store.upsert_model(&fingerprint, backend.name(), &options.model_source)?;
+    let hashes: Vec<String> = tasks.iter().map(Task::config_hash).collect();
+    let run_id = run_id(fingerprint.as_str(), &hashes, options.limit);
+    for (task, hash) in tasks.iter().zip(&hashes) {
+        store.upsert_task(&TaskRecord {
+            config_hash: hash.clone(),
+            name: task.name().to_string(),
+            num_fewshot: task.num_fewshot(),
+            config: format!("{:?}", task.config().config),
+            dataset_hash: task.dataset_hash(),
+        })?;
+    }
+    let manifest = run_manifest(backend, tasks, &hashes, options);
+    store.begin_run(&run_id, &fingerprint, &hashes, &manifest)?;
+
+    let model_dir = options.output_dir.join(sanitize_model_name(backend.name()));
+    let stamp = date.format("%Y-%m-%dT%H-%M-%S%.6f").to_string();
+    let mut outcomes = Vec::new();
+    let mut computed_total = 0;
+    for (task, hash) in tasks.iter().zip(&hashes) {
+        let key = ItemKey::new(fingerprint.clone(), hash.clone());
+        let docs = task.multiple_choice_docs(options.limit)?;
+        let computed = score_missing(backend, task, &docs, store, &key, options)?;
+        computed_total += computed;
+        let items = store.load_items(&key, Some(docs.len()))?;
+        let metrics = aggregate(task, &items)?;
+        let samples_path = model_dir.join(format!("samples_{}_{stamp}.jsonl", task.name()));
+        let mut lines = String::new();
+        for item in &items {
+            lines.push_str(&item.record.to_string());
+            lines.push('\n');
+        }
+        write_atomic(&samples_path, lines.as_bytes())?;
+        outcomes.push(TaskOutcome {
+            name: task.name().clone(),
+            num_fewshot: task.num_fewshot(),
+            metrics,
+            original: task.len(),
+            effective: docs.len(),
+            computed,
+            samples_path,
+        });
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let results = results_json(
+        tasks, &outcomes, &hashes, &manifest, options, &date, seconds,
+    );
+    let results_path = model_dir.join(format!("results_{stamp}.json"));
+    let text = serde_json::to_string_pretty(&results).unwrap_or_default();
+    write_atomic(&results_path, text.as_bytes())?;
+    store.finish_run(&run_id)?;
+    Ok(RunOutcome {
+        run_id,
+        tasks: outcomes,
+        results_path,
+        seconds,
+        docs_per_second: if seconds > 0.0 {
+            computed_total as f64 / seconds
+        } else {
+            0.0
+        },
+    })
+}
+
+/// Same model, tasks and limit: same run, so a restart resumes it.
+fn run_id(fingerprint: &str, hashes: &[String], limit: Option<usize>) -> String {
+    let key = format!("{fingerprint}|{}|{limit:?}", hashes.join(","));
+    sha256_hex(key.as_bytes())[..16].to_owned()
+}
+
+fn progress_bar(total: usize, task: &TaskName, enabled: bool) -> ProgressBar {
+    let draw = enabled && std::io::stderr().is_terminal();
+    let bar = ProgressBar::with_draw_target(
+        Some(total as u64),
+        if draw {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>14} {bar:30} {pos}/{len} docs  {per_sec}  ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(task.to_string());
+    bar
+}
+
+/// Scores every chunk of `docs` that the store does not hold yet; returns how many
+/// documents were computed.
+fn score_missing(
+    backend: &mut dyn Backend,
+    task: &Task,
+    docs: &[MultipleChoiceDoc],
+    store: &mut Store,
+    key: &ItemKey,
+    options: &EvalOptions,
+) -> Result<usize, EngineError> {
+    let stored = store.stored_doc_ids(key)?;
+    let bar = progress_bar(docs.len(), task.name(), options.progress);
+    let mut computed = 0;
+    for chunk in docs.chunks(options.chunk_docs.max(1)) {
+        let missing: Vec<&MultipleChoiceDoc> = chunk
+            .iter()
+            .filter(|d| !stored.contains(&d.doc_id))
+            .collect();
+        if missing.is_empty() {
+            bar.inc(chunk.len() as u64);
+            continue;
+        }
+        let requests: Vec<LoglikelihoodRequest> = missing
+            .iter()
+            .flat_map(|d| {
+                d.continuations
+                    .iter()
+                    .map(|c| LoglikelihoodRequest::new(d.context.clone(), c.clone()))
+            })
+            .collect();
+        let responses = backend.loglikelihood(&requests)?;
+        if responses.len() != requests.len() {
+            return Err(EngineError::ResponseCount {
+                asked: requests.len(),
+                got: responses.len(),
+            });
+        }
+        let mut offset = 0;
+        let items: Vec<StoredItem> = missing
+            .iter()
+            .map(|doc| {
+                let answers = &responses[offset..offset + doc.continuations.len()];
+                offset += doc.continuations.len();
+                let lls: Vec<f64> = answers.iter().map(|r| r.logprob.0).collect();
+                let scores = multiple_choice(&lls, &doc.choices, doc.gold);
+                StoredItem::new(doc.doc_id, multiple_choice_record(doc, answers, &scores))
+            })
+            .collect();
+        store.insert_items(key, &items)?;
+        computed += items.len();
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(computed)
+}
+
+/// Recomputes `acc` and `acc_norm` from the stored log-likelihoods and aggregates them.
+fn aggregate(task: &Task, items: &[StoredItem]) -> Result<Vec<(String, Aggregate)>, EngineError> {
+    let mut columns: Vec<(String, Vec<f64>)> =
+        vec![("acc".into(), Vec::new()), ("acc_norm".into(), Vec::new())];
+    for item in items {
+        for (name, column) in &mut columns {
+            let value = item
+                .record
+                .get(name.as_str())
+                .and_then(Value::as_f64)
+                .ok_or_else(|| EngineError::StoredRecord {
+                    task: task.name().to_string(),
+                    doc_id: item.doc_id,
+                    field: name.clone(),
+                })?;
+            column.push(value);
+        }
+        if record_loglikelihoods(&item.record).is_none() {
+            return Err(EngineError::StoredRecord {
+                task: task.name().to_string(),
+                doc_id: item.doc_id,
+                field: "filtered_resps".into(),
+            });
+        }
+    }
+    Ok(columns
+        .into_iter()
+        .map(|(name, values)| (name, Aggregate::mean(&values)))
+        .collect())
+}
+
+fn run_manifest(
+    backend: &dyn Backend,
+    tasks: &[Task],
+    hashes: &[String],
+    options: &EvalOptions,
+) -> Value {
+    let task_entries: Vec<Value> = tasks
+        .iter()
+        .zip(hashes)
+        .map(|(task, hash)| {
+            json!({
+                "task": task.name(),
+                "config_hash": hash,
+                "dataset_hash": task.dataset_hash(),
+                "split": task.eval_split(),
+                "num_fewshot": task.num_fewshot(),
+                "fewshot_seed": FEWSHOT_SEED,
+                "prompt_template": yaml_to_json(task.config().config.doc_to_text.as_ref()),
+            })
+        })
+        .collect();
+    json!({
+        "model": {
+            "name": backend.name(),
+            "source": options.model_source,
+            "fingerprint": backend.fingerprint(),
+        },
+        "tasks": task_entries,
+        "limit": options.limit,
+        "backend": options.backend_settings,
+        "harness_version": harness_version(),
+        "hardware": hardware_summary(),
+    })
+}
+
+fn yaml_to_json(value: Option<&serde_yaml::Value>) -> Value {
+    value
+        .and_then(|v| serde_json::to_value(v).ok())
+        .unwrap_or(Value::Null)
+}
+
+fn float_or_na(x: f64) -> Value {
+    if x.is_finite() {
+        json!(x)
+    } else {
+        json!("N/A")
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn results_json(
+    tasks: &[Task],
+    outcomes: &[TaskOutcome],
+    hashes: &[String],
+    manifest: &Value,
+    options: &EvalOptions,
+    date: &chrono::DateTime<chrono::Utc>,
+    seconds: f64,
+) -> Value {
+    let mut results = Map::new();
+    let mut configs = Map::new();
+    let mut versions = Map::new();
+    let mut n_shot = Map::new();
+    let mut higher = Map::new();
+    let mut n_samples = Map::new();
+    let mut task_hashes = Map::new();
+    let mut group_subtasks = Map::new();
+    for ((task, outcome), hash) in tasks.iter().zip(outcomes).zip(hashes) {
+        let name = task.name().to_string();
+        let mut entry = Map::new();
+        entry.insert("alias".into(), json!(name));
+        for (metric, agg) in &outcome.metrics {
+            entry.insert(format!("{metric},none"), float_or_na(agg.value));
+            entry.insert(format!("{metric}_stderr,none"), float_or_na(agg.stderr));
+        }
+        results.insert(name.clone(), Value::Object(entry));
+        configs.insert(name.clone(), task_config_json(task));
+        versions.insert(name.clone(), json!(task.version()));
+        n_shot.insert(name.clone(), json!(task.num_fewshot()));
+        higher.insert(
+            name.clone(),
+            json!(outcome
+                .metrics
+                .iter()
+                .map(|(m, _)| (m.clone(), Value::Bool(true)))
+                .collect::<Map<_, _>>()),
+        );
+        n_samples.insert(
+            name.clone(),
+            json!({"original": outcome.original, "effective": outcome.effective}),
+        );
+        task_hashes.insert(name.clone(), json!(hash));
+        group_subtasks.insert(name, json!([]));
+    }
+    let model_name = manifest["model"]["name"].clone();
+    json!({
+        "results": results,
+        "group_subtasks": group_subtasks,
+        "configs": configs,
+        "versions": versions,
+        "n-shot": n_shot,
+        "higher_is_better": higher,
+        "n-samples": n_samples,
+        "config": {
+            "model": "gguf",
+            "model_args": options.model_source,
+            "batch_size": options.chunk_docs,
+            "limit": options.limit,
+            "bootstrap_iters": 100000,
+            "random_seed": 0,
+            "numpy_seed": 1234,
+            "torch_seed": 1234,
+            "fewshot_seed": FEWSHOT_SEED,
+        },
+        "git_hash": option_env!("YARDSTICK_GIT_HASH"),
+        "date": date.timestamp() as f64 + f64::from(date.timestamp_subsec_micros()) / 1e6,
+        "task_hashes": task_hashes,
+        "model_source": "gguf",
+        "model_name": model_name,
+        "model_name_sanitized": sanitize_model_name(model_name.as_str().unwrap_or("")),
+        "system_instruction": null,
+        "system_instruction_sha": null,
+        "fewshot_as_multiturn": false,
+        "chat_template": null,
+        "chat_template_sha": null,
+        "total_evaluation_time_seconds": seconds.to_string(),
+        "yardstick": manifest,
+    })
+}
+
+/// The task's resolved config as lm-eval dumps it under `configs`.
+fn task_config_json(task: &Task) -> Value {
+    let config = &task.config().config;
+    let mut out = Map::new();
+    let mut put = |key: &str, value: Value| {
+        if !value.is_null() {
+            out.insert(key.to_owned(), value);
+        }
+    };
+    put("task", json!(task.name()));
+    put("tag", yaml_to_json(config.tag.as_ref()));
+    put("dataset_path", json!(config.dataset_path));
+    put("dataset_name", json!(config.dataset_name));
+    put("training_split", json!(config.training_split));
+    put("validation_split", json!(config.validation_split));
+    put("test_split", json!(config.test_split));
+    put("fewshot_split", json!(config.fewshot_split));
+    put("doc_to_text", yaml_to_json(config.doc_to_text.as_ref()));
+    put("doc_to_target", yaml_to_json(config.doc_to_target.as_ref()));
+    put("doc_to_choice", yaml_to_json(config.doc_to_choice.as_ref()));
+    put(
+        "description",
+        json!(config.description.clone().unwrap_or_default()),
+    );
+    put(
+        "target_delimiter",
+        json!(config
+            .target_delimiter
+            .clone()
+            .unwrap_or_else(|| " ".into())),
+    );
+    put(
+        "fewshot_delimiter",
+        json!(config
+            .fewshot_delimiter
+            .clone()
+            .unwrap_or_else(|| "\n\n".into())),
+    );
+    put("num_fewshot", json!(task.num_fewshot()));
+    put(
+        "metric_list",
+        json!(config
+            .metric_list
+            .as_ref()
+            .map(|list| list
+                .iter()
+                .map(|m| json!({"metric": m.metric, "aggregation": m.aggregation, "higher_is_better": m.higher_is_better}))
+                .collect::<Vec<_>>())),
+    );
+    put("output_type", json!("multiple_choice"));
+    put("repeats", json!(config.repeats.unwrap_or(1)));
+    put(
+        "should_decontaminate",
+        json!(config.should_decontaminate.unwrap_or(false)),
+    );
+    put(
+        "doc_to_decontamination_query",
+        json!(config.doc_to_decontamination_query),
+    );
+    put("metadata", yaml_to_json(config.metadata.as_ref()));
+    Value::Object(out)
+}

@@ -1,0 +1,22 @@
+//! The engine: tasks in, scored and stored results out.
+//!
+//! [`evaluate`] renders each task's documents into requests, sends them to a
+//! [`Backend`](yardstick_models::Backend) in fixed chunks of documents, scores the
+//! answers, and writes each chunk to the [`Store`](yardstick_store::Store) in one
+//! transaction. Chunks already in the store are skipped, so a killed run started again
+//! with the same arguments finishes without recomputing anything, and because the chunk
+//! boundaries never move, its numbers equal an uninterrupted run's. At the end it writes
+//! lm-evaluation-harness's results JSON and per-sample JSONL.
+//!
+//! [`bench`] measures scoring throughput against llama.cpp's raw prefill.
+
+pub mod bench;
+mod error;
+mod evaluate;
+mod manifest;
+mod output;
+mod samples;
+
+pub use error::EngineError;
+pub use evaluate::{evaluate, EvalOptions, RunOutcome, TaskOutcome};
+pub use manifest::{hardware_summary, harness_version};

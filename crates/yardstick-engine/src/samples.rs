@@ -1,0 +1,146 @@
+//! Per-sample records in lm-evaluation-harness's `--log_samples` format.
+
+use serde_json::{json, Map, Value};
+use yardstick_core::{sha256_hex, LoglikelihoodResponse};
+use yardstick_metrics::MultipleChoiceScores;
+use yardstick_tasks::MultipleChoiceDoc;
+
+/// The record lm-eval writes for one multiple-choice document: its requests as
+/// `gen_args_i`, responses as strings (lm-eval's `sanitize_list`), hashes and metrics.
+pub(crate) fn multiple_choice_record(
+    doc: &MultipleChoiceDoc,
+    responses: &[LoglikelihoodResponse],
+    scores: &MultipleChoiceScores,
+) -> Value {
+    let mut arguments = Map::new();
+    for (i, continuation) in doc.continuations.iter().enumerate() {
+        arguments.insert(
+            format!("gen_args_{i}"),
+            json!({"arg_0": doc.context, "arg_1": continuation}),
+        );
+    }
+    let pair =
+        |r: &LoglikelihoodResponse| json!([python_float(r.logprob.0), python_bool(r.is_greedy)]);
+    let target = doc.gold.to_string();
+    json!({
+        "doc_id": doc.doc_id,
+        "doc": doc.doc,
+        "target": target,
+        "arguments": arguments,
+        "resps": responses.iter().map(|r| json!([pair(r)])).collect::<Vec<_>>(),
+        "filtered_resps": responses.iter().map(pair).collect::<Vec<_>>(),
+        "filter": "none",
+        "metrics": ["acc", "acc_norm"],
+        "doc_hash": sha256_hex(python_json_indent2(&doc.doc).as_bytes()),
+        "prompt_hash": sha256_hex(doc.context.as_bytes()),
+        "target_hash": sha256_hex(target.as_bytes()),
+        "acc": scores.acc,
+        "acc_norm": scores.acc_norm,
+    })
+}
+
+/// The log-likelihoods stored in a record's `filtered_resps`.
+pub(crate) fn record_loglikelihoods(record: &Value) -> Option<Vec<f64>> {
+    record
+        .get("filtered_resps")?
+        .as_array()?
+        .iter()
+        .map(|pair| pair.get(0)?.as_str()?.parse().ok())
+        .collect()
+}
+
+fn python_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
+
+/// Python's `repr(float)`: the shortest round-trip digits, positional for exponents in
+/// [-4, 16), scientific (`1e-05`) otherwise.
+pub(crate) fn python_float(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let sci = format!("{x:e}");
+    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if (-4..16).contains(&exponent) {
+        let s = format!("{x}");
+        if s.contains('.') {
+            s
+        } else {
+            format!("{s}.0")
+        }
+    } else {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exponent.abs())
+    }
+}
+
+/// `json.dumps(value, indent=2, ensure_ascii=False)` as Python writes it.
+pub(crate) fn python_json_indent2(value: &Value) -> String {
+    let mut out = String::new();
+    write_indented(value, 0, &mut out);
+    out
+}
+
+fn write_indented(value: &Value, depth: usize, out: &mut String) {
+    let pad = |d: usize| "  ".repeat(d);
+    match value {
+        Value::Array(items) if !items.is_empty() => {
+            out.push_str("[\n");
+            for (i, item) in items.iter().enumerate() {
+                out.push_str(&pad(depth + 1));
+                write_indented(item, depth + 1, out);
+                out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&pad(depth));
+            out.push(']');
+        }
+        Value::Object(map) if !map.is_empty() => {
+            out.push_str("{\n");
+            for (i, (key, item)) in map.iter().enumerate() {
+                out.push_str(&pad(depth + 1));
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push_str(": ");
+                write_indented(item, depth + 1, out);
+                out.push_str(if i + 1 < map.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&pad(depth));
+            out.push('}');
+        }
+        Value::Number(n) if n.is_f64() => {
+            out.push_str(&python_float(n.as_f64().unwrap_or(f64::NAN)))
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_print_as_python_repr() {
+        assert_eq!(python_float(-3.5), "-3.5");
+        assert_eq!(python_float(-12.0), "-12.0");
+        assert_eq!(python_float(1e-5), "1e-05");
+        assert_eq!(python_float(0.0001), "0.0001");
+        assert_eq!(python_float(1e16), "1e+16");
+        assert_eq!(python_float(-0.1), "-0.1");
+    }
+
+    #[test]
+    fn json_indent_matches_python_layout() {
+        let v = json!({"a": [1, "é"], "b": {}, "c": 1.0});
+        assert_eq!(
+            python_json_indent2(&v),
+            "{\n  \"a\": [\n    1,\n    \"é\"\n  ],\n  \"b\": {},\n  \"c\": 1.0\n}"
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! Metrics, defined exactly as the reference harnesses define them, each with a
+//! standard error.
+//!
+//! Per-document scores come from [`multiple_choice`]; a column of them becomes an
+//! [`Aggregate`] (mean and standard error of the mean, as lm-eval's `mean_stderr`).
+//!
+//! ```
+//! use yardstick_metrics::{multiple_choice, Aggregate};
+//!
+//! let scores = multiple_choice(&[-4.0, -2.0, -9.0], &["a", "bbbb", "cc"], 1);
+//! assert_eq!(scores.acc, 1.0);
+//! let summary = Aggregate::mean(&[1.0, 0.0, 1.0, 1.0]);
+//! assert_eq!(summary.value, 0.75);
+//! ```
+
+mod aggregate;
+mod choice;
+
+pub use aggregate::Aggregate;
+pub use choice::{multiple_choice, MultipleChoiceScores};

@@ -1,0 +1,20 @@
+use crate::ModelError;
+use yardstick_core::{LoglikelihoodRequest, LoglikelihoodResponse, ModelFingerprint};
+
+/// A model that answers yardstick's requests.
+///
+/// Implementations answer in the order asked. Caching, retries and scheduling wrap a
+/// backend in the engine; a backend only computes.
+pub trait Backend {
+    /// A short human-readable name for reports (for a GGUF file, its file name).
+    fn name(&self) -> &str;
+
+    /// What identifies the weights: goes into every stored result.
+    fn fingerprint(&self) -> &ModelFingerprint;
+
+    /// Scores each request's continuation given its context.
+    fn loglikelihood(
+        &mut self,
+        requests: &[LoglikelihoodRequest],
+    ) -> Result<Vec<LoglikelihoodResponse>, ModelError>;
+}

