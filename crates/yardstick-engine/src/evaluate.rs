@@ -1,5 +1,5 @@
 use crate::output::{sanitize_model_name, write_atomic};
-use crate::samples::{multiple_choice_record, record_loglikelihoods};
+use crate::samples::{multiple_choice_record, python_json_line, record_loglikelihoods};
 use crate::{hardware_summary, harness_version, EngineError};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
@@ -61,6 +61,8 @@ pub struct TaskOutcome {
     pub computed: usize,
     /// Where the samples went.
     pub samples_path: PathBuf,
+    /// lm-eval's task hash: sha256 over every sample's doc, prompt and target hashes.
+    pub samples_hash: String,
 }
 
 /// The outcome of a run.
@@ -87,7 +89,7 @@ pub fn evaluate(
     options: &EvalOptions,
 ) -> Result<RunOutcome, EngineError> {
     let started = Instant::now();
-    let date = chrono::Utc::now();
+    let date = chrono::Local::now();
     let fingerprint = backend.fingerprint().clone();
     store.upsert_model(&fingerprint, backend.name(), &options.model_source)?;
     let hashes: Vec<String> = tasks.iter().map(Task::config_hash).collect();
@@ -105,6 +107,7 @@ pub fn evaluate(
     store.begin_run(&run_id, &fingerprint, &hashes, &manifest)?;
 
     let model_dir = options.output_dir.join(sanitize_model_name(backend.name()));
+    // lm-eval's date_id: local isoformat with ':' replaced.
     let stamp = date.format("%Y-%m-%dT%H-%M-%S%.6f").to_string();
     let mut outcomes = Vec::new();
     let mut computed_total = 0;
@@ -117,9 +120,13 @@ pub fn evaluate(
         let metrics = aggregate(task, &items)?;
         let samples_path = model_dir.join(format!("samples_{}_{stamp}.jsonl", task.name()));
         let mut lines = String::new();
+        let mut sample_hashes = String::new();
         for item in &items {
-            lines.push_str(&item.record.to_string());
+            lines.push_str(&python_json_line(&item.record));
             lines.push('\n');
+            for key in ["doc_hash", "prompt_hash", "target_hash"] {
+                sample_hashes.push_str(item.record.get(key).and_then(Value::as_str).unwrap_or(""));
+            }
         }
         write_atomic(&samples_path, lines.as_bytes())?;
         outcomes.push(TaskOutcome {
@@ -130,12 +137,11 @@ pub fn evaluate(
             effective: docs.len(),
             computed,
             samples_path,
+            samples_hash: sha256_hex(sample_hashes.as_bytes()),
         });
     }
     let seconds = started.elapsed().as_secs_f64();
-    let results = results_json(
-        tasks, &outcomes, &hashes, &manifest, options, &date, seconds,
-    );
+    let results = results_json(tasks, &outcomes, &manifest, options, &date, seconds);
     let results_path = model_dir.join(format!("results_{stamp}.json"));
     let text = serde_json::to_string_pretty(&results).unwrap_or_default();
     write_atomic(&results_path, text.as_bytes())?;
@@ -315,28 +321,38 @@ fn float_or_na(x: f64) -> Value {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The results file in lm-evaluation-harness's format (as of its v0.4.12): per-task
+/// entries with `name`, `alias`, `sample_len` and `<metric>,none` / `<metric>_stderr,none`;
+/// per-task maps sorted by name; yardstick's run manifest under `yardstick`.
 fn results_json(
     tasks: &[Task],
     outcomes: &[TaskOutcome],
-    hashes: &[String],
     manifest: &Value,
     options: &EvalOptions,
-    date: &chrono::DateTime<chrono::Utc>,
+    date: &chrono::DateTime<chrono::Local>,
     seconds: f64,
 ) -> Value {
     let mut results = Map::new();
-    let mut configs = Map::new();
-    let mut versions = Map::new();
-    let mut n_shot = Map::new();
-    let mut higher = Map::new();
+    let mut configs = std::collections::BTreeMap::new();
+    let mut versions = std::collections::BTreeMap::new();
+    let mut n_shot = std::collections::BTreeMap::new();
+    let mut higher = std::collections::BTreeMap::new();
     let mut n_samples = Map::new();
     let mut task_hashes = Map::new();
-    let mut group_subtasks = Map::new();
-    for ((task, outcome), hash) in tasks.iter().zip(outcomes).zip(hashes) {
+    for (task, outcome) in tasks.iter().zip(outcomes) {
         let name = task.name().to_string();
         let mut entry = Map::new();
-        entry.insert("alias".into(), json!(name));
+        entry.insert("name".into(), json!(name));
+        entry.insert(
+            "alias".into(),
+            json!(task
+                .config()
+                .config
+                .task_alias
+                .clone()
+                .unwrap_or_else(|| name.clone())),
+        );
+        entry.insert("sample_len".into(), json!(outcome.effective));
         for (metric, agg) in &outcome.metrics {
             entry.insert(format!("{metric},none"), float_or_na(agg.value));
             entry.insert(format!("{metric}_stderr,none"), float_or_na(agg.stderr));
@@ -357,13 +373,12 @@ fn results_json(
             name.clone(),
             json!({"original": outcome.original, "effective": outcome.effective}),
         );
-        task_hashes.insert(name.clone(), json!(hash));
-        group_subtasks.insert(name, json!([]));
+        task_hashes.insert(name, json!(outcome.samples_hash));
     }
     let model_name = manifest["model"]["name"].clone();
     json!({
         "results": results,
-        "group_subtasks": group_subtasks,
+        "group_subtasks": {},
         "configs": configs,
         "versions": versions,
         "n-shot": n_shot,
@@ -373,8 +388,12 @@ fn results_json(
             "model": "gguf",
             "model_args": options.model_source,
             "batch_size": options.chunk_docs,
+            "batch_sizes": [],
+            "device": "cpu",
+            "use_cache": null,
             "limit": options.limit,
             "bootstrap_iters": 100000,
+            "gen_kwargs": {},
             "random_seed": 0,
             "numpy_seed": 1234,
             "torch_seed": 1234,
@@ -388,7 +407,7 @@ fn results_json(
         "model_name_sanitized": sanitize_model_name(model_name.as_str().unwrap_or("")),
         "system_instruction": null,
         "system_instruction_sha": null,
-        "fewshot_as_multiturn": false,
+        "fewshot_as_multiturn": null,
         "chat_template": null,
         "chat_template_sha": null,
         "total_evaluation_time_seconds": seconds.to_string(),
@@ -406,7 +425,6 @@ fn task_config_json(task: &Task) -> Value {
         }
     };
     put("task", json!(task.name()));
-    put("tag", yaml_to_json(config.tag.as_ref()));
     put("dataset_path", json!(config.dataset_path));
     put("dataset_name", json!(config.dataset_name));
     put("training_split", json!(config.training_split));
@@ -415,6 +433,7 @@ fn task_config_json(task: &Task) -> Value {
     put("fewshot_split", json!(config.fewshot_split));
     put("doc_to_text", yaml_to_json(config.doc_to_text.as_ref()));
     put("doc_to_target", yaml_to_json(config.doc_to_target.as_ref()));
+    put("unsafe_code", json!(config.unsafe_code.unwrap_or(false)));
     put("doc_to_choice", yaml_to_json(config.doc_to_choice.as_ref()));
     put(
         "description",
@@ -433,6 +452,22 @@ fn task_config_json(task: &Task) -> Value {
             .fewshot_delimiter
             .clone()
             .unwrap_or_else(|| "\n\n".into())),
+    );
+    put(
+        "fewshot_config",
+        json!({
+            "sampler": "default",
+            "split": config.fewshot_split,
+            "process_docs": null,
+            "fewshot_indices": null,
+            "samples": null,
+            "doc_to_text": yaml_to_json(config.doc_to_text.as_ref()),
+            "doc_to_choice": yaml_to_json(config.doc_to_choice.as_ref()),
+            "doc_to_target": yaml_to_json(config.doc_to_target.as_ref()),
+            "gen_prefix": config.gen_prefix,
+            "fewshot_delimiter": config.fewshot_delimiter.clone().unwrap_or_else(|| "\n\n".into()),
+            "target_delimiter": config.target_delimiter.clone().unwrap_or_else(|| " ".into()),
+        }),
     );
     put("num_fewshot", json!(task.num_fewshot()));
     put(

@@ -89,6 +89,45 @@ pub(crate) fn python_json_indent2(value: &Value) -> String {
     out
 }
 
+/// `json.dumps(value, ensure_ascii=False)` as Python writes it: `", "` and `": "`
+/// separators, floats as `repr`. lm-eval writes each samples line this way.
+pub(crate) fn python_json_line(value: &Value) -> String {
+    let mut out = String::new();
+    write_compact(value, &mut out);
+    out
+}
+
+fn write_compact(value: &Value, out: &mut String) {
+    match value {
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_compact(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push_str(": ");
+                write_compact(item, out);
+            }
+            out.push('}');
+        }
+        Value::Number(n) if n.is_f64() => {
+            out.push_str(&python_float(n.as_f64().unwrap_or(f64::NAN)))
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
 fn write_indented(value: &Value, depth: usize, out: &mut String) {
     let pad = |d: usize| "  ".repeat(d);
     match value {
@@ -133,6 +172,15 @@ mod tests {
         assert_eq!(python_float(0.0001), "0.0001");
         assert_eq!(python_float(1e16), "1e+16");
         assert_eq!(python_float(-0.1), "-0.1");
+    }
+
+    #[test]
+    fn json_line_matches_python_separators() {
+        let v = json!({"a": [1, "é"], "b": {"c": -0.5}, "d": 1.0});
+        assert_eq!(
+            python_json_line(&v),
+            "{\"a\": [1, \"é\"], \"b\": {\"c\": -0.5}, \"d\": 1.0}"
+        );
     }
 
     #[test]
