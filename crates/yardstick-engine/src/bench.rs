@@ -73,23 +73,14 @@ pub fn scoring_benchmark(
     docs: &[MultipleChoiceDoc],
     options: SessionOptions,
 ) -> Result<ScoringBenchmark, EngineError> {
-    let requests: Vec<LoglikelihoodRequest> = docs
-        .iter()
-        .flat_map(|d| {
-            d.continuations
-                .iter()
-                .map(|c| LoglikelihoodRequest::new(d.context.clone(), c.clone()))
-        })
-        .collect();
+    let requests: Vec<LoglikelihoodRequest> =
+        docs.iter().flat_map(MultipleChoiceDoc::requests).collect();
     let mut plain_tokens = 0;
     let mut shared_tokens = 0;
     for doc in docs {
         let mut context_counted = false;
-        for continuation in &doc.continuations {
-            let (ctx, cont) = model.encode_request(&LoglikelihoodRequest::new(
-                doc.context.clone(),
-                continuation.clone(),
-            ));
+        for request in doc.requests() {
+            let (ctx, cont) = model.encode_request(&request);
             let fed = cont.len().saturating_sub(1);
             plain_tokens += ctx.len() + fed;
             shared_tokens += fed + if context_counted { 0 } else { ctx.len() };

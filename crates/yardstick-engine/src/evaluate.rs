@@ -207,14 +207,8 @@ fn score_missing(
             bar.inc(chunk.len() as u64);
             continue;
         }
-        let requests: Vec<LoglikelihoodRequest> = missing
-            .iter()
-            .flat_map(|d| {
-                d.continuations
-                    .iter()
-                    .map(|c| LoglikelihoodRequest::new(d.context.clone(), c.clone()))
-            })
-            .collect();
+        let requests: Vec<LoglikelihoodRequest> =
+            missing.iter().flat_map(|d| d.requests()).collect();
         let responses = backend.loglikelihood(&requests)?;
         if responses.len() != requests.len() {
             return Err(EngineError::ResponseCount {

@@ -153,8 +153,25 @@ fn special_token_text_is_not_parsed() {
     );
 }
 
-/// Log-likelihoods equal llama-cpp-python's (logits_all, one sequence at a time).
-fn check_loglikelihood_fixture(model_file: &str, fixture_name: &str, mode: ScoringMode) {
+/// How close scores must come to the reference.
+struct Tolerance {
+    mean_abs_nats: f64,
+    choice_agreement: f64,
+}
+
+/// The bar: within 0.01 nats on average, the same answer on 99.5% of questions.
+const PARITY: Tolerance = Tolerance {
+    mean_abs_nats: 0.01,
+    choice_agreement: 0.995,
+};
+
+/// Token ids must equal the reference's exactly; log-likelihoods must agree to `tolerance`.
+fn check_loglikelihood_fixture(
+    model_file: &str,
+    fixture_name: &str,
+    mode: ScoringMode,
+    tolerance: Tolerance,
+) {
     let model = load(model_file);
     let (header, rows) = read_fixture(&fixture(fixture_name));
     assert_eq!(
@@ -243,11 +260,12 @@ fn check_loglikelihood_fixture(model_file: &str, fixture_name: &str, mode: Scori
         rows.len()
     );
     assert!(
-        mean_abs <= 0.01,
-        "mean absolute difference {mean_abs} > 0.01 nats"
+        mean_abs <= tolerance.mean_abs_nats,
+        "mean absolute difference {mean_abs} > {} nats",
+        tolerance.mean_abs_nats
     );
     assert!(
-        agreement >= 0.995,
+        agreement >= tolerance.choice_agreement,
         "predicted choice equal on only {:.2}%",
         agreement * 100.0
     );
@@ -259,18 +277,27 @@ fn loglikelihood_matches_llama_cpp_python_smollm2() {
         DEMO_MODEL,
         "loglik/arc_easy-smollm2-135m-q4_1.jsonl",
         ScoringMode::SharedPrefix,
+        PARITY,
     );
 }
 
-/// Gemma's Q4_K weights are repacked for a batched kernel that groups rows by four, so
-/// a row's numbers depend on the shape of its decode call; plain scoring decodes each
-/// request exactly as the reference does.
+/// Gemma-3's Q4_K weights are repacked by llama.cpp for a batched kernel, and that
+/// kernel changed between llama-cpp-python 0.3.16's llama.cpp and the one in
+/// llama-cpp-2: on the same file, decoded in the same shape (plain mode), the two
+/// versions differ by 0.14 nats per choice on average (measured; BENCHMARKS.md). Token ids
+/// must still match exactly (Gemma adds BOS, so this checks lm-eval's pair encoding with
+/// a BOS model); scores must agree to the cross-version spread, which still catches a
+/// broken context, position or BOS (those move scores by whole nats).
 #[test]
-fn loglikelihood_matches_llama_cpp_python_gemma3_plain() {
+fn loglikelihood_close_to_llama_cpp_python_gemma3() {
     check_loglikelihood_fixture(
         GEMMA_MODEL,
         "loglik/arc_easy-gemma3-270m-q4_k_m.jsonl",
         ScoringMode::Plain,
+        Tolerance {
+            mean_abs_nats: 0.25,
+            choice_agreement: 0.97,
+        },
     );
 }
 

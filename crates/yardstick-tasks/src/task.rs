@@ -6,7 +6,7 @@ use crate::pyrandom::PyRandom;
 use crate::template::Templates;
 use crate::TaskError;
 use serde_json::Value;
-use yardstick_core::{sha256_hex, TaskName};
+use yardstick_core::{sha256_hex, LoglikelihoodRequest, TaskName};
 
 /// lm-eval's default few-shot seed.
 pub const FEWSHOT_SEED: u64 = 1234;
@@ -47,6 +47,15 @@ pub struct MultipleChoiceDoc {
     pub continuations: Vec<String>,
     /// Index of the correct option.
     pub gold: usize,
+}
+
+impl MultipleChoiceDoc {
+    /// One `loglikelihood(context, continuation)` request per choice, in choice order.
+    pub fn requests(&self) -> impl Iterator<Item = LoglikelihoodRequest> + '_ {
+        self.continuations
+            .iter()
+            .map(|c| LoglikelihoodRequest::new(self.context.clone(), c.clone()))
+    }
 }
 
 impl Task {

@@ -56,10 +56,7 @@ fn run_round(
         let last = job.context.len().saturating_sub(1);
         for (position, &token) in job.context.iter().enumerate() {
             let targets = if position == last {
-                job.continuations
-                    .iter()
-                    .filter_map(|(request, cont)| cont.first().map(|&t| (*request, t)))
-                    .collect()
+                job.first_token_targets()
             } else {
                 Vec::new()
             };

@@ -40,6 +40,14 @@ impl Job {
                 .sum::<usize>()
     }
 
+    /// What the context's last row predicts: every continuation's first token.
+    pub(super) fn first_token_targets(&self) -> Vec<(usize, LlamaToken)> {
+        self.continuations
+            .iter()
+            .filter_map(|(request, cont)| cont.first().map(|&t| (*request, t)))
+            .collect()
+    }
+
     pub(super) fn sequences(&self) -> usize {
         self.continuations.len().max(1)
     }

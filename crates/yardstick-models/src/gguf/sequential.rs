@@ -37,10 +37,7 @@ pub(super) fn run_sequential(
             let last = job.context.len() - 1;
             for (position, &token) in job.context.iter().enumerate() {
                 let targets = if position == last {
-                    job.continuations
-                        .iter()
-                        .filter_map(|(request, cont)| cont.first().map(|&t| (*request, t)))
-                        .collect()
+                    job.first_token_targets()
                 } else {
                     Vec::new()
                 };
