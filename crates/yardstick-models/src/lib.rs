@@ -4,8 +4,10 @@
 //! lm-evaluation-harness plus a fingerprint that goes into every result. The GGUF
 //! backend ([`GgufModel`] and its [`GgufSession`]) runs llama.cpp in-process through the
 //! `llama-cpp-2` crate, so its kernels, tokenizer and architectures are the reference
-//! implementation's own; it scores all choices of a question from one shared context
-//! (decode the context once, copy its KV cells to one sequence per choice).
+//! implementation's own. It scores all choices of a question from one shared context,
+//! decoded once, and decodes in the shapes a one-sequence-at-a-time reference uses, so
+//! its log-likelihoods equal llama-cpp-python's bit for bit where llama.cpp does not
+//! repack the weights ([`ScoringMode`] has the details and a packed mode for GPUs).
 //!
 //! A model is named on the command line by a [`ModelSpec`] such as `gguf:model.gguf`.
 //!
