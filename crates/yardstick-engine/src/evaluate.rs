@@ -99,7 +99,7 @@ pub fn evaluate(
             config_hash: hash.clone(),
             name: task.name().to_string(),
             num_fewshot: task.num_fewshot(),
-            config: format!("{:?}", task.config().config),
+            config: task_config_json(task).to_string(),
             dataset_hash: task.dataset_hash(),
         })?;
     }
