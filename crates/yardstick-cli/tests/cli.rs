@@ -245,3 +245,101 @@ fn killed_run_resumes_to_identical_results() {
     assert_eq!(results_of(&summary), results_of(&reference));
     assert_eq!(samples_of(&summary), samples_of(&reference));
 }
+
+/// A user's task file in lm-eval's schema, over a local JSON Lines file next to it.
+const USER_TASK: &str = r#"task: my_quiz
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    test: quiz.jsonl
+test_split: test
+output_type: multiple_choice
+doc_to_text: "Q: {{question}}\nA:"
+doc_to_target: "{{choices.label.index(answerKey)}}"
+doc_to_choice: "{{choices.text}}"
+metric_list:
+  - metric: acc
+    aggregation: mean
+    higher_is_better: true
+metadata:
+  version: 2.0
+"#;
+
+const USER_DOCS: &str = r#"{"question": "What color is the clear daytime sky?", "choices": {"text": ["blue", "green"], "label": ["A", "B"]}, "answerKey": "A"}
+{"question": "How many legs does a spider have?", "choices": {"text": ["six", "eight", "ten"], "label": ["A", "B", "C"]}, "answerKey": "B"}
+{"question": "Which is a planet?", "choices": {"text": ["Mars", "the Moon"], "label": ["A", "B"]}, "answerKey": "A"}
+"#;
+
+#[test]
+fn user_task_files_run_by_path_and_by_include_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let tasks_dir = dir.path().join("tasks");
+    std::fs::create_dir_all(&tasks_dir).unwrap();
+    std::fs::write(tasks_dir.join("quiz.yaml"), USER_TASK).unwrap();
+    std::fs::write(tasks_dir.join("quiz.jsonl"), USER_DOCS).unwrap();
+
+    let by_path = yardstick()
+        .args([
+            "run",
+            "--model",
+            &demo_model(),
+            "--output",
+            "json",
+            "--output-dir",
+        ])
+        .arg(dir.path().join("out1"))
+        .arg("--tasks")
+        .arg(tasks_dir.join("quiz.yaml"))
+        .output()
+        .unwrap();
+    assert!(by_path.status.success(), "{}", text(&by_path).1);
+    let summary: Value = serde_json::from_slice(&by_path.stdout).unwrap();
+    assert_eq!(summary["tasks"][0]["task"], "my_quiz");
+    assert_eq!(summary["tasks"][0]["docs"], 3);
+    let samples = samples_of(&summary);
+    assert_eq!(
+        samples[1]["arguments"]["gen_args_1"]["arg_0"],
+        "Q: How many legs does a spider have?\nA:"
+    );
+    assert_eq!(samples[1]["arguments"]["gen_args_1"]["arg_1"], " eight");
+    assert_eq!(samples[1]["target"], "1");
+
+    let by_name = yardstick()
+        .args([
+            "run",
+            "--model",
+            &demo_model(),
+            "--output",
+            "json",
+            "--tasks",
+            "my_quiz",
+            "--output-dir",
+        ])
+        .arg(dir.path().join("out2"))
+        .arg("--include-path")
+        .arg(&tasks_dir)
+        .output()
+        .unwrap();
+    assert!(by_name.status.success(), "{}", text(&by_name).1);
+    let again: Value = serde_json::from_slice(&by_name.stdout).unwrap();
+    assert_eq!(again["tasks"][0]["metrics"], summary["tasks"][0]["metrics"]);
+}
+
+#[test]
+fn malformed_task_file_names_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.yaml");
+    std::fs::write(&path, USER_TASK.replace("doc_to_text:", "doc_to_txt:")).unwrap();
+    let output = yardstick()
+        .args(["run", "--model", &demo_model(), "--tasks"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&output);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains(&format!("{}:8:", path.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("doc_to_txt"), "{stderr}");
+}

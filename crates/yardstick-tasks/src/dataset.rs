@@ -27,48 +27,76 @@ impl DataDir {
         self.root.as_deref()
     }
 
-    /// The documents of `split`, in file order.
+    /// The documents of `split`, in file order (several `data_files` are concatenated).
     pub fn load_split(
         &self,
         task: &str,
         loaded: &LoadedConfig,
         split: &str,
     ) -> Result<Vec<Value>, TaskError> {
-        let candidates = self.candidates(loaded, split)?;
-        match candidates.iter().find(|p| p.is_file()) {
-            Some(path) => read_json_lines(path),
-            None => Err(TaskError::DataNotFound {
-                task: task.to_owned(),
-                searched: if candidates.is_empty() {
-                    vec![PathBuf::from("(no data directory set)")]
-                } else {
-                    candidates
-                },
-            }),
-        }
-    }
-
-    fn candidates(&self, loaded: &LoadedConfig, split: &str) -> Result<Vec<PathBuf>, TaskError> {
-        let config = &loaded.config;
-        let Some(root) = &self.root else {
-            return Ok(Vec::new());
-        };
-        let dataset_path = config.dataset_path.as_deref().ok_or_else(|| {
+        let dataset_path = loaded.config.dataset_path.as_deref().ok_or_else(|| {
             loaded.field_error(
                 "dataset_path",
                 "missing: name a hub dataset or a loader such as json",
             )
         })?;
-        if matches!(dataset_path, "json" | "jsonl") {
-            let files = data_files(loaded, split)?;
-            return Ok(files.into_iter().map(|f| root.join(f)).collect());
+        let file_groups: Vec<Vec<PathBuf>> = if matches!(dataset_path, "json" | "jsonl") {
+            data_files(loaded, split)?
+                .iter()
+                .map(|file| self.local_candidates(loaded, file))
+                .collect()
+        } else {
+            vec![self.hub_candidates(dataset_path, loaded, split)]
+        };
+        let mut docs = Vec::new();
+        for candidates in file_groups {
+            match candidates.iter().find(|p| p.is_file()) {
+                Some(path) => docs.extend(read_json_lines(path)?),
+                None => {
+                    return Err(TaskError::DataNotFound {
+                        task: task.to_owned(),
+                        searched: if candidates.is_empty() {
+                            vec![PathBuf::from("(no data directory set)")]
+                        } else {
+                            candidates
+                        },
+                    })
+                }
+            }
         }
-        let config_name = config.dataset_name.as_deref().unwrap_or("default");
+        Ok(docs)
+    }
+
+    /// A local data file: as given when absolute, else under the data directory, else
+    /// next to the task file.
+    fn local_candidates(&self, loaded: &LoadedConfig, file: &str) -> Vec<PathBuf> {
+        let file = Path::new(file);
+        if file.is_absolute() {
+            return vec![file.to_owned()];
+        }
+        let mut candidates: Vec<PathBuf> = self.root.iter().map(|root| root.join(file)).collect();
+        if let Some(task_dir) = loaded.path.parent().filter(|d| !d.starts_with("builtin:")) {
+            candidates.push(task_dir.join(file));
+        }
+        candidates
+    }
+
+    /// A hub dataset laid out as `hf/<owner>/<name>/<config>/<split>.jsonl`.
+    fn hub_candidates(
+        &self,
+        dataset_path: &str,
+        loaded: &LoadedConfig,
+        split: &str,
+    ) -> Vec<PathBuf> {
+        let Some(root) = &self.root else {
+            return Vec::new();
+        };
+        let config_name = loaded.config.dataset_name.as_deref().unwrap_or("default");
         let base = root.join("hf").join(dataset_path).join(config_name);
-        Ok(vec![
+        vec![
             base.join(format!("{split}.jsonl")),
             base.join(format!("{split}.json")),
-        ])
+        ]
     }
 }
 
