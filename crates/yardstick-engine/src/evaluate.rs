@@ -100,7 +100,7 @@ pub fn evaluate(
             name: task.name().to_string(),
             num_fewshot: task.num_fewshot(),
             config: task_config_json(task).to_string(),
-            dataset_hash: task.dataset_hash(),
+            dataset_hash: task.dataset_hash().to_owned(),
         })?;
     }
     let manifest = run_manifest(backend, tasks, &hashes, options);

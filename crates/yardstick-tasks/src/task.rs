@@ -17,6 +17,7 @@ pub struct Task {
     loaded: LoadedConfig,
     eval_split: String,
     docs: Vec<Value>,
+    dataset_hash: String,
     fewshot_docs: Vec<Value>,
     num_fewshot: usize,
     templates: Templates,
@@ -86,6 +87,7 @@ impl Task {
                 loaded.field_error("test_split", "set test_split or validation_split")
             })?;
         let docs = data.load_split(&name, &loaded, &eval_split)?;
+        let dataset_hash = sha256_hex(serde_json::to_string(&docs).unwrap_or_default().as_bytes());
         let num_fewshot = num_fewshot.or(config.num_fewshot).unwrap_or(0);
         let fewshot_docs = if num_fewshot > 0 {
             let split = config
@@ -103,6 +105,7 @@ impl Task {
             loaded,
             eval_split,
             docs,
+            dataset_hash,
             fewshot_docs,
             num_fewshot,
             templates: Templates::new(),
@@ -159,10 +162,9 @@ impl Task {
         sha256_hex(config.as_bytes())
     }
 
-    /// A hash of the evaluation documents.
-    pub fn dataset_hash(&self) -> String {
-        let text = serde_json::to_string(&self.docs).unwrap_or_default();
-        sha256_hex(text.as_bytes())
+    /// A hash of the evaluation documents (computed once, when they are loaded).
+    pub fn dataset_hash(&self) -> &str {
+        &self.dataset_hash
     }
 
     /// Renders the first `limit` documents (all when `None`). Few-shot examples are drawn
