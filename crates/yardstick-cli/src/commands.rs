@@ -9,7 +9,7 @@ use yardstick_models::{
     cached_model, GgufModel, ModelSpec, ScoringMode, SessionOptions, DEMO_MODEL,
 };
 use yardstick_store::Store;
-use yardstick_tasks::{DataDir, Task, TaskRegistry};
+use yardstick_tasks::{DataDir, Task, TaskRegistry, TaskTree};
 
 pub fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
@@ -46,21 +46,35 @@ fn registry(data: &DataArgs) -> Result<TaskRegistry> {
     Ok(registry)
 }
 
-fn load_tasks(names: &[String], data: &DataArgs, num_fewshot: Option<usize>) -> Result<Vec<Task>> {
+/// Expands `--tasks` (task names, files, groups, tags) and loads every task once, in
+/// order; returns the tasks and the expanded selection (for group scores).
+fn load_tasks(
+    names: &[String],
+    data: &DataArgs,
+    num_fewshot: Option<usize>,
+) -> Result<(Vec<Task>, Vec<TaskTree>)> {
     let registry = registry(data)?;
     let data_dir = DataDir::new(data.data_dir.clone());
-    names
-        .iter()
-        .map(|name| {
-            let loaded = registry.load(name)?;
-            Ok(Task::load(loaded, &data_dir, num_fewshot)?)
-        })
-        .collect()
+    let mut selection = Vec::new();
+    for name in names {
+        selection.extend(registry.expand(name)?);
+    }
+    let mut leaves: Vec<&str> = Vec::new();
+    for leaf in selection.iter().flat_map(TaskTree::leaves) {
+        if !leaves.contains(&leaf) {
+            leaves.push(leaf);
+        }
+    }
+    let tasks = leaves
+        .into_iter()
+        .map(|leaf| Ok(Task::load(registry.load(leaf)?, &data_dir, num_fewshot)?))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((tasks, selection))
 }
 
 fn run(args: RunArgs) -> Result<()> {
     // Tasks first: a typo in a task name should not wait for a model to load.
-    let tasks = load_tasks(&args.tasks, &args.data, args.num_fewshot)?;
+    let (tasks, selection) = load_tasks(&args.tasks, &args.data, args.num_fewshot)?;
     let (model, spec) = load_model(&args.model)?;
     let mut options = session_options(&args.model);
     options.mode = match args.scoring {
@@ -87,7 +101,7 @@ fn run(args: RunArgs) -> Result<()> {
             "batch_tokens": options.batch_tokens,
         }),
     };
-    let outcome = evaluate(&mut session, &tasks, &mut store, &eval_options)
+    let outcome = evaluate(&mut session, &tasks, &selection, &mut store, &eval_options)
         .context("evaluation stopped; rerun the same command to resume from the store")?;
     match args.output {
         OutputFormat::Json => println!(
@@ -111,7 +125,9 @@ fn run(args: RunArgs) -> Result<()> {
 
 fn tasks(args: TasksArgs) -> Result<()> {
     let registry = registry(&args.data)?;
-    let names = registry.names();
+    let mut names = registry.names();
+    names.extend(registry.group_names());
+    names.sort_unstable();
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&names)?),
         OutputFormat::Table => {
@@ -124,7 +140,7 @@ fn tasks(args: TasksArgs) -> Result<()> {
 }
 
 fn bench_scoring(args: BenchScoringArgs) -> Result<()> {
-    let tasks = load_tasks(std::slice::from_ref(&args.task), &args.data, Some(0))?;
+    let (tasks, _) = load_tasks(std::slice::from_ref(&args.task), &args.data, Some(0))?;
     let docs = tasks[0].multiple_choice_docs(Some(args.limit))?;
     let (model, spec) = load_model(&args.model)?;
     let options = session_options(&args.model);

@@ -51,6 +51,18 @@ pub fn scores_table(outcome: &RunOutcome) -> String {
             ]);
         }
     }
+    for group in &outcome.groups {
+        for (metric, agg) in &group.metrics {
+            rows.push(vec![
+                format!("{} (group)", group.name),
+                "-".into(),
+                metric.clone(),
+                fmt_value(agg.value),
+                format!("± {}", fmt_value(agg.stderr)),
+                group.sample_len.to_string(),
+            ]);
+        }
+    }
     markdown(
         &["Task", "n-shot", "Metric", "Value", "Stderr", "Docs"],
         &rows,
@@ -71,6 +83,12 @@ pub fn outcome_json(outcome: &RunOutcome) -> Value {
             "computed": t.computed,
             "samples_path": t.samples_path,
             "metrics": t.metrics.iter().map(|(m, a)| (m.clone(), json!({"value": a.value, "stderr": a.stderr}))).collect::<serde_json::Map<_, _>>(),
+        })).collect::<Vec<_>>(),
+        "groups": outcome.groups.iter().map(|g| json!({
+            "group": g.name,
+            "docs": g.sample_len,
+            "children": g.children,
+            "metrics": g.metrics.iter().map(|(m, a)| (m.clone(), json!({"value": a.value, "stderr": a.stderr}))).collect::<serde_json::Map<_, _>>(),
         })).collect::<Vec<_>>(),
     })
 }

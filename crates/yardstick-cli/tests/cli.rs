@@ -343,3 +343,69 @@ fn malformed_task_file_names_file_line_and_field() {
     );
     assert!(stderr.contains("doc_to_txt"), "{stderr}");
 }
+
+/// `--tasks mmlu` runs the 57 subjects and reports the four category groups and the
+/// `mmlu` group, each group the size-weighted mean of its subjects.
+#[test]
+fn mmlu_group_prints_subject_and_group_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = yardstick()
+        .args([
+            "run",
+            "--model",
+            &demo_model(),
+            "--tasks",
+            "mmlu",
+            "--limit",
+            "1",
+            "--output-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("| mmlu_abstract_algebra "), "{stdout}");
+    assert!(stdout.contains("| mmlu_world_religions "), "{stdout}");
+    for group in [
+        "mmlu_stem",
+        "mmlu_other",
+        "mmlu_social_sciences",
+        "mmlu_humanities",
+        "mmlu",
+    ] {
+        assert!(
+            stdout.contains(&format!("| {group} (group) ")),
+            "{group}: {stdout}"
+        );
+    }
+    let results_line = stdout.lines().find(|l| l.starts_with("results: ")).unwrap();
+    let results: Value = serde_json::from_str(
+        &std::fs::read_to_string(results_line.trim_start_matches("results: ")).unwrap(),
+    )
+    .unwrap();
+    let subjects: Vec<f64> = results["results"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(name, _)| {
+            name.starts_with("mmlu_")
+                && !results["groups"]
+                    .as_object()
+                    .unwrap()
+                    .contains_key(name.as_str())
+        })
+        .map(|(_, entry)| entry["acc,none"].as_f64().unwrap())
+        .collect();
+    assert_eq!(subjects.len(), 57);
+    let mean = subjects.iter().sum::<f64>() / 57.0;
+    let group = results["groups"]["mmlu"]["acc,none"].as_f64().unwrap();
+    assert!(
+        (group - mean).abs() < 1e-12,
+        "one document per subject: the group is their plain mean"
+    );
+    assert_eq!(
+        results["group_subtasks"]["mmlu"].as_array().unwrap().len(),
+        4
+    );
+}

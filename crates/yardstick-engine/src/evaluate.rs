@@ -1,6 +1,7 @@
+use crate::groups::aggregate_groups;
 use crate::output::{sanitize_model_name, write_atomic};
 use crate::samples::{multiple_choice_record, python_json_line, record_loglikelihoods};
-use crate::{hardware_summary, harness_version, EngineError};
+use crate::{hardware_summary, harness_version, EngineError, GroupOutcome};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
 use std::io::IsTerminal;
@@ -10,7 +11,7 @@ use yardstick_core::{sha256_hex, LoglikelihoodRequest, TaskName};
 use yardstick_metrics::{multiple_choice, Aggregate};
 use yardstick_models::Backend;
 use yardstick_store::{ItemKey, Store, StoredItem, TaskRecord};
-use yardstick_tasks::{MultipleChoiceDoc, Task, FEWSHOT_SEED};
+use yardstick_tasks::{MultipleChoiceDoc, Task, TaskTree, FEWSHOT_SEED};
 
 /// How to run an evaluation.
 #[derive(Debug, Clone)]
@@ -51,7 +52,7 @@ pub struct TaskOutcome {
     pub name: TaskName,
     /// Few-shot count.
     pub num_fewshot: usize,
-    /// `acc` and `acc_norm`, each with its standard error.
+    /// The task's metrics (`acc`, `acc_norm`), each with its standard error.
     pub metrics: Vec<(String, Aggregate)>,
     /// Documents in the split.
     pub original: usize,
@@ -72,6 +73,8 @@ pub struct RunOutcome {
     pub run_id: String,
     /// Per-task scores, in the order asked.
     pub tasks: Vec<TaskOutcome>,
+    /// Group scores, members before the groups that contain them.
+    pub groups: Vec<GroupOutcome>,
     /// The results JSON.
     pub results_path: PathBuf,
     /// Wall-clock seconds of this invocation.
@@ -80,11 +83,12 @@ pub struct RunOutcome {
     pub docs_per_second: f64,
 }
 
-/// Evaluates `tasks` on `backend`, resuming from and writing to `store`, and writes the
-/// results files.
+/// Evaluates `tasks` on `backend`, resuming from and writing to `store`, aggregates the
+/// groups in `selection` (the expanded `--tasks`), and writes the results files.
 pub fn evaluate(
     backend: &mut dyn Backend,
     tasks: &[Task],
+    selection: &[TaskTree],
     store: &mut Store,
     options: &EvalOptions,
 ) -> Result<RunOutcome, EngineError> {
@@ -140,8 +144,11 @@ pub fn evaluate(
             samples_hash: sha256_hex(sample_hashes.as_bytes()),
         });
     }
+    let groups = aggregate_groups(selection, &outcomes);
     let seconds = started.elapsed().as_secs_f64();
-    let results = results_json(tasks, &outcomes, &manifest, options, &date, seconds);
+    let results = results_json(
+        tasks, &outcomes, &groups, &manifest, options, &date, seconds,
+    );
     let results_path = model_dir.join(format!("results_{stamp}.json"));
     let text = serde_json::to_string_pretty(&results).unwrap_or_default();
     write_atomic(&results_path, text.as_bytes())?;
@@ -149,6 +156,7 @@ pub fn evaluate(
     Ok(RunOutcome {
         run_id,
         tasks: outcomes,
+        groups,
         results_path,
         seconds,
         docs_per_second: if seconds > 0.0 {
@@ -216,6 +224,7 @@ fn score_missing(
                 got: responses.len(),
             });
         }
+        let metrics = task.metric_names();
         let mut offset = 0;
         let items: Vec<StoredItem> = missing
             .iter()
@@ -224,7 +233,10 @@ fn score_missing(
                 offset += doc.continuations.len();
                 let lls: Vec<f64> = answers.iter().map(|r| r.logprob.0).collect();
                 let scores = multiple_choice(&lls, &doc.choices, doc.gold);
-                StoredItem::new(doc.doc_id, multiple_choice_record(doc, answers, &scores))
+                StoredItem::new(
+                    doc.doc_id,
+                    multiple_choice_record(doc, answers, &scores, &metrics),
+                )
             })
             .collect();
         store.insert_items(key, &items)?;
@@ -235,10 +247,13 @@ fn score_missing(
     Ok(computed)
 }
 
-/// Recomputes `acc` and `acc_norm` from the stored log-likelihoods and aggregates them.
+/// Aggregates each of the task's metrics over the stored per-document values.
 fn aggregate(task: &Task, items: &[StoredItem]) -> Result<Vec<(String, Aggregate)>, EngineError> {
-    let mut columns: Vec<(String, Vec<f64>)> =
-        vec![("acc".into(), Vec::new()), ("acc_norm".into(), Vec::new())];
+    let mut columns: Vec<(String, Vec<f64>)> = task
+        .metric_names()
+        .into_iter()
+        .map(|m| (m, Vec::new()))
+        .collect();
     for item in items {
         for (name, column) in &mut columns {
             let value = item
@@ -321,6 +336,7 @@ fn float_or_na(x: f64) -> Value {
 fn results_json(
     tasks: &[Task],
     outcomes: &[TaskOutcome],
+    groups: &[GroupOutcome],
     manifest: &Value,
     options: &EvalOptions,
     date: &chrono::DateTime<chrono::Local>,
@@ -369,10 +385,31 @@ fn results_json(
         );
         task_hashes.insert(name, json!(outcome.samples_hash));
     }
+    let mut group_entries = Map::new();
+    let mut group_subtasks = Map::new();
+    for group in groups {
+        let mut entry = Map::new();
+        entry.insert("alias".into(), json!(group.alias));
+        entry.insert("name".into(), json!(group.name));
+        entry.insert("sample_len".into(), json!(group.sample_len));
+        let mut sample_count = Map::new();
+        for (metric, agg) in &group.metrics {
+            entry.insert(format!("{metric},none"), float_or_na(agg.value));
+            entry.insert(format!("{metric}_stderr,none"), float_or_na(agg.stderr));
+            sample_count.insert(format!("{metric},none"), json!(agg.count));
+        }
+        if !sample_count.is_empty() {
+            entry.insert("sample_count".into(), Value::Object(sample_count));
+            group_entries.insert(group.name.clone(), Value::Object(entry.clone()));
+        }
+        results.insert(group.name.clone(), Value::Object(entry));
+        group_subtasks.insert(group.name.clone(), json!(group.children));
+        versions.insert(group.name.clone(), json!(group.version));
+    }
     let model_name = manifest["model"]["name"].clone();
-    json!({
+    let mut out = json!({
         "results": results,
-        "group_subtasks": {},
+        "group_subtasks": group_subtasks,
         "configs": configs,
         "versions": versions,
         "n-shot": n_shot,
@@ -406,7 +443,21 @@ fn results_json(
         "chat_template_sha": null,
         "total_evaluation_time_seconds": seconds.to_string(),
         "yardstick": manifest,
-    })
+    });
+    if !group_entries.is_empty() {
+        // lm-eval places `groups` right after `results`.
+        if let Value::Object(map) = &mut out {
+            let rest: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+            for (key, value) in rest {
+                let after_results = key == "results";
+                map.insert(key, value);
+                if after_results {
+                    map.insert("groups".into(), Value::Object(group_entries.clone()));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The task's resolved config as lm-eval dumps it under `configs`.

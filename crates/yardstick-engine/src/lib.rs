@@ -13,10 +13,12 @@
 pub mod bench;
 mod error;
 mod evaluate;
+mod groups;
 mod manifest;
 mod output;
 mod samples;
 
 pub use error::EngineError;
 pub use evaluate::{evaluate, EvalOptions, RunOutcome, TaskOutcome};
+pub use groups::GroupOutcome;
 pub use manifest::{hardware_summary, harness_version};

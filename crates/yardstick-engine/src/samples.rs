@@ -11,6 +11,7 @@ pub(crate) fn multiple_choice_record(
     doc: &MultipleChoiceDoc,
     responses: &[LoglikelihoodResponse],
     scores: &MultipleChoiceScores,
+    metrics: &[String],
 ) -> Value {
     let mut arguments = Map::new();
     for (i, continuation) in doc.continuations.iter().enumerate() {
@@ -22,7 +23,7 @@ pub(crate) fn multiple_choice_record(
     let pair =
         |r: &LoglikelihoodResponse| json!([python_float(r.logprob.0), python_bool(r.is_greedy)]);
     let target = doc.gold.to_string();
-    json!({
+    let mut record = json!({
         "doc_id": doc.doc_id,
         "doc": doc.doc,
         "target": target,
@@ -30,13 +31,22 @@ pub(crate) fn multiple_choice_record(
         "resps": responses.iter().map(|r| json!([pair(r)])).collect::<Vec<_>>(),
         "filtered_resps": responses.iter().map(pair).collect::<Vec<_>>(),
         "filter": "none",
-        "metrics": ["acc", "acc_norm"],
+        "metrics": metrics,
         "doc_hash": sha256_hex(python_json_indent2(&doc.doc).as_bytes()),
         "prompt_hash": sha256_hex(doc.context.as_bytes()),
         "target_hash": sha256_hex(target.as_bytes()),
-        "acc": scores.acc,
-        "acc_norm": scores.acc_norm,
-    })
+    });
+    if let Value::Object(map) = &mut record {
+        for metric in metrics {
+            let value = match metric.as_str() {
+                "acc" => scores.acc,
+                "acc_norm" => scores.acc_norm,
+                _ => continue,
+            };
+            map.insert(metric.clone(), json!(value));
+        }
+    }
+    record
 }
 
 /// The log-likelihoods stored in a record's `filtered_resps`.

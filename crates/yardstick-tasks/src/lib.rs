@@ -2,9 +2,10 @@
 //!
 //! Task files use lm-evaluation-harness's YAML schema ([`TaskConfig`]), so a task from
 //! that ecosystem runs unchanged once its data is found. Built-in tasks ship as such
-//! files, compiled in; a [`TaskRegistry`] finds them by name, and users add their own by
-//! path or folder. A [`Task`] loads its documents from a [`DataDir`] and renders each
-//! into the exact prompt lm-eval would build ([`MultipleChoiceDoc`]).
+//! files, compiled in; a [`TaskRegistry`] finds them by name, expands groups and tags
+//! ([`TaskTree`], [`GroupConfig`]), and users add their own by path or folder. A
+//! [`Task`] loads its documents from a [`DataDir`] and renders each into the exact prompt
+//! lm-eval would build ([`MultipleChoiceDoc`]).
 //!
 //! ```no_run
 //! use yardstick_tasks::{DataDir, Task, TaskRegistry};
@@ -20,6 +21,7 @@
 mod config;
 mod dataset;
 mod error;
+mod group;
 mod pyrandom;
 mod registry;
 mod task;
@@ -28,6 +30,7 @@ mod template;
 pub use config::{load_config, parse_config, LoadedConfig, MetricSpec, OutputType, TaskConfig};
 pub use dataset::{read_json_lines, DataDir};
 pub use error::TaskError;
+pub use group::{AggregateMetric, GroupConfig, TaskTree};
 pub use pyrandom::PyRandom;
 pub use registry::TaskRegistry;
 pub use task::{MultipleChoiceDoc, Task, FEWSHOT_SEED};

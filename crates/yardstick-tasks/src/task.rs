@@ -8,6 +8,18 @@ use crate::TaskError;
 use serde_json::Value;
 use yardstick_core::{sha256_hex, LoglikelihoodRequest, TaskName};
 
+/// Metrics yardstick computes for multiple-choice tasks.
+const SUPPORTED_METRICS: &[&str] = &["acc", "acc_norm"];
+
+/// The metrics a task asks for in `metric_list`; lm-eval's default for multiple-choice
+/// tasks when it names none.
+fn metric_names(loaded: &LoadedConfig) -> Vec<String> {
+    match &loaded.config.metric_list {
+        Some(list) if !list.is_empty() => list.iter().map(|m| m.metric.clone()).collect(),
+        _ => SUPPORTED_METRICS.iter().map(|m| (*m).to_owned()).collect(),
+    }
+}
+
 /// lm-eval's default few-shot seed.
 pub const FEWSHOT_SEED: u64 = 1234;
 
@@ -86,6 +98,18 @@ impl Task {
             .ok_or_else(|| {
                 loaded.field_error("test_split", "set test_split or validation_split")
             })?;
+        if let Some(unsupported) = metric_names(&loaded)
+            .into_iter()
+            .find(|m| !SUPPORTED_METRICS.contains(&m.as_str()))
+        {
+            return Err(loaded.field_error(
+                "metric_list",
+                format!(
+                    "metric `{unsupported}` is not supported for multiple_choice tasks yet (supported: {})",
+                    SUPPORTED_METRICS.join(", ")
+                ),
+            ));
+        }
         let docs = data.load_split(&name, &loaded, &eval_split)?;
         let dataset_hash = sha256_hex(serde_json::to_string(&docs).unwrap_or_default().as_bytes());
         let num_fewshot = num_fewshot.or(config.num_fewshot).unwrap_or(0);
@@ -110,6 +134,11 @@ impl Task {
             num_fewshot,
             templates: Templates::new(),
         })
+    }
+
+    /// The metrics to report, in `metric_list` order.
+    pub fn metric_names(&self) -> Vec<String> {
+        metric_names(&self.loaded)
     }
 
     /// The task's name.
@@ -177,6 +206,16 @@ impl Task {
         let count = limit.map_or(self.docs.len(), |l| l.min(self.docs.len()));
         let mut rng = PyRandom::new(FEWSHOT_SEED);
         let fewshot_is_eval = self.fewshot_split() == Some(self.eval_split.as_str());
+        // lm-eval's `first_n` sampler takes the split's first examples; the default
+        // sampler draws at random.
+        let first_n = self
+            .loaded
+            .config
+            .fewshot_config
+            .as_ref()
+            .and_then(|c| c.get("sampler"))
+            .and_then(serde_yaml::Value::as_str)
+            == Some("first_n");
         let delimiter = self.target_delimiter();
         (0..count)
             .map(|doc_id| {
@@ -192,8 +231,12 @@ impl Task {
                         self.num_fewshot
                     };
                     let drawn = drawn.min(self.fewshot_docs.len());
-                    let picked: Vec<&Value> = rng
-                        .sample_indices(self.fewshot_docs.len(), drawn)
+                    let indices = if first_n {
+                        (0..drawn).collect()
+                    } else {
+                        rng.sample_indices(self.fewshot_docs.len(), drawn)
+                    };
+                    let picked: Vec<&Value> = indices
                         .into_iter()
                         .map(|i| &self.fewshot_docs[i])
                         .filter(|example| *example != doc)
