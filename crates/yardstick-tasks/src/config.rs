@@ -192,6 +192,14 @@ impl SourceFiles for DiskFiles {
 
 /// Parses one task file's text.
 pub fn parse_config(path: &Path, text: &str) -> Result<TaskConfig, TaskError> {
+    parse_yaml(path, text)
+}
+
+/// Parses a task or group file into `T`, errors naming file, line and column.
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<T, TaskError> {
     serde_yaml::from_str(text).map_err(|e| {
         let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
         TaskError::Parse {

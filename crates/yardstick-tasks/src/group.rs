@@ -47,15 +47,7 @@ pub struct GroupConfig {
 impl GroupConfig {
     /// Parses a group file's text.
     pub fn parse(path: &Path, text: &str) -> Result<Self, TaskError> {
-        serde_yaml::from_str(text).map_err(|e| {
-            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-            TaskError::Parse {
-                path: path.to_owned(),
-                line,
-                column,
-                message: e.to_string(),
-            }
-        })
+        crate::config::parse_yaml(path, text)
     }
 
     /// `metadata.version`, as lm-eval prints it for groups (a string).
