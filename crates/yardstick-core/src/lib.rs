@@ -14,10 +14,12 @@
 
 mod fingerprint;
 mod names;
+mod python;
 mod request;
 
 pub use fingerprint::{sha256_file, sha256_hex, ModelFingerprint};
 pub use names::{TaskName, DATA_DIR_ENV};
+pub use python::{is_python_whitespace, python_capitalize, python_strip};
 pub use request::{
     LogProb, LoglikelihoodRequest, LoglikelihoodResponse, Request, RequestKind, TokenId,
 };

@@ -73,14 +73,16 @@ pub fn scoring_benchmark(
     docs: &[MultipleChoiceDoc],
     options: SessionOptions,
 ) -> Result<ScoringBenchmark, EngineError> {
-    let requests: Vec<LoglikelihoodRequest> =
-        docs.iter().flat_map(MultipleChoiceDoc::requests).collect();
+    let requests: Vec<LoglikelihoodRequest> = docs
+        .iter()
+        .flat_map(|d| d.requests.iter().cloned())
+        .collect();
     let mut plain_tokens = 0;
     let mut shared_tokens = 0;
     for doc in docs {
         let mut context_counted = false;
-        for request in doc.requests() {
-            let (ctx, cont) = model.encode_request(&request);
+        for request in &doc.requests {
+            let (ctx, cont) = model.encode_request(request);
             let fed = cont.len().saturating_sub(1);
             plain_tokens += ctx.len() + fed;
             shared_tokens += fed + if context_counted { 0 } else { ctx.len() };
@@ -156,7 +158,7 @@ pub fn scoring_benchmark(
 fn prefill_text(model: &GgufModel, docs: &[MultipleChoiceDoc], length: usize) -> Vec<TokenId> {
     let mut tokens = Vec::with_capacity(length);
     for doc in docs.iter().cycle().take(docs.len().max(1) * 64) {
-        for token in model.tokenize(&doc.context) {
+        for token in model.tokenize(doc.prompt()) {
             if tokens.len() == length {
                 return tokens;
             }

@@ -40,4 +40,14 @@ pub enum EngineError {
         /// The missing field.
         field: String,
     },
+    /// A task's result hook could not score a document.
+    #[error("task `{task}`, document {doc_id}: {message}")]
+    Hook {
+        /// The task.
+        task: String,
+        /// The document.
+        doc_id: usize,
+        /// What was wrong.
+        message: String,
+    },
 }

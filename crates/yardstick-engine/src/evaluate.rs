@@ -11,7 +11,7 @@ use yardstick_core::{sha256_hex, LoglikelihoodRequest, TaskName};
 use yardstick_metrics::{multiple_choice, Aggregate};
 use yardstick_models::Backend;
 use yardstick_store::{ItemKey, Store, StoredItem, TaskRecord};
-use yardstick_tasks::{MultipleChoiceDoc, Task, TaskTree, FEWSHOT_SEED};
+use yardstick_tasks::{truthfulqa_mc2, Hook, MultipleChoiceDoc, Task, TaskTree, FEWSHOT_SEED};
 
 /// How to run an evaluation.
 #[derive(Debug, Clone)]
@@ -215,8 +215,10 @@ fn score_missing(
             bar.inc(chunk.len() as u64);
             continue;
         }
-        let requests: Vec<LoglikelihoodRequest> =
-            missing.iter().flat_map(|d| d.requests()).collect();
+        let requests: Vec<LoglikelihoodRequest> = missing
+            .iter()
+            .flat_map(|d| d.requests.iter().cloned())
+            .collect();
         let responses = backend.loglikelihood(&requests)?;
         if responses.len() != requests.len() {
             return Err(EngineError::ResponseCount {
@@ -224,27 +226,56 @@ fn score_missing(
                 got: responses.len(),
             });
         }
-        let metrics = task.metric_names();
         let mut offset = 0;
-        let items: Vec<StoredItem> = missing
+        let items = missing
             .iter()
             .map(|doc| {
-                let answers = &responses[offset..offset + doc.continuations.len()];
-                offset += doc.continuations.len();
+                let answers = &responses[offset..offset + doc.requests.len()];
+                offset += doc.requests.len();
                 let lls: Vec<f64> = answers.iter().map(|r| r.logprob.0).collect();
-                let scores = multiple_choice(&lls, &doc.choices, doc.gold);
-                StoredItem::new(
+                let metrics = doc_metrics(task, doc, &lls)?;
+                Ok(StoredItem::new(
                     doc.doc_id,
-                    multiple_choice_record(doc, answers, &scores, &metrics),
-                )
+                    multiple_choice_record(doc, answers, &metrics),
+                ))
             })
-            .collect();
+            .collect::<Result<Vec<_>, EngineError>>()?;
         store.insert_items(key, &items)?;
         computed += items.len();
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
     Ok(computed)
+}
+
+/// A document's metric values, in `metric_list` order: lm-eval's multiple-choice
+/// `acc`/`acc_norm`, or what the task's `process_results` hook computes.
+fn doc_metrics(
+    task: &Task,
+    doc: &MultipleChoiceDoc,
+    lls: &[f64],
+) -> Result<Vec<(String, f64)>, EngineError> {
+    let names = task.metric_names();
+    if let Some(Hook::TruthfulqaMc2Results) = task.results_hook() {
+        let mc2 = truthfulqa_mc2(lls, &doc.doc).map_err(|message| EngineError::Hook {
+            task: task.name().to_string(),
+            doc_id: doc.doc_id,
+            message,
+        })?;
+        return Ok(vec![("acc".to_owned(), mc2)]);
+    }
+    let scores = multiple_choice(lls, &doc.choices, doc.gold);
+    Ok(names
+        .into_iter()
+        .filter_map(|name| {
+            let value = match name.as_str() {
+                "acc" => scores.acc,
+                "acc_norm" => scores.acc_norm,
+                _ => return None,
+            };
+            Some((name, value))
+        })
+        .collect())
 }
 
 /// Aggregates each of the task's metrics over the stored per-document values.

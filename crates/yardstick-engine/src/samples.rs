@@ -2,7 +2,6 @@
 
 use serde_json::{json, Map, Value};
 use yardstick_core::{sha256_hex, LoglikelihoodResponse};
-use yardstick_metrics::MultipleChoiceScores;
 use yardstick_tasks::MultipleChoiceDoc;
 
 /// The record lm-eval writes for one multiple-choice document: its requests as
@@ -10,19 +9,18 @@ use yardstick_tasks::MultipleChoiceDoc;
 pub(crate) fn multiple_choice_record(
     doc: &MultipleChoiceDoc,
     responses: &[LoglikelihoodResponse],
-    scores: &MultipleChoiceScores,
-    metrics: &[String],
+    metrics: &[(String, f64)],
 ) -> Value {
     let mut arguments = Map::new();
-    for (i, continuation) in doc.continuations.iter().enumerate() {
+    for (i, request) in doc.requests.iter().enumerate() {
         arguments.insert(
             format!("gen_args_{i}"),
-            json!({"arg_0": doc.context, "arg_1": continuation}),
+            json!({"arg_0": request.context, "arg_1": request.continuation}),
         );
     }
     let pair =
         |r: &LoglikelihoodResponse| json!([python_float(r.logprob.0), python_bool(r.is_greedy)]);
-    let target = doc.gold.to_string();
+    let target = &doc.target;
     let mut record = json!({
         "doc_id": doc.doc_id,
         "doc": doc.doc,
@@ -31,19 +29,14 @@ pub(crate) fn multiple_choice_record(
         "resps": responses.iter().map(|r| json!([pair(r)])).collect::<Vec<_>>(),
         "filtered_resps": responses.iter().map(pair).collect::<Vec<_>>(),
         "filter": "none",
-        "metrics": metrics,
+        "metrics": metrics.iter().map(|(name, _)| name).collect::<Vec<_>>(),
         "doc_hash": sha256_hex(python_json_indent2(&doc.doc).as_bytes()),
-        "prompt_hash": sha256_hex(doc.context.as_bytes()),
+        "prompt_hash": sha256_hex(doc.prompt().as_bytes()),
         "target_hash": sha256_hex(target.as_bytes()),
     });
     if let Value::Object(map) = &mut record {
-        for metric in metrics {
-            let value = match metric.as_str() {
-                "acc" => scores.acc,
-                "acc_norm" => scores.acc_norm,
-                _ => continue,
-            };
-            map.insert(metric.clone(), json!(value));
+        for (name, value) in metrics {
+            map.insert(name.clone(), json!(value));
         }
     }
     record

@@ -44,6 +44,16 @@ pub enum TaskError {
         searched: Vec<PathBuf>,
     },
     /// A dataset file could not be read or parsed.
+    /// A hub dataset is neither in the data directory nor obtainable from the hub.
+    #[error("data for task `{task}` not found; looked in:\n{}\n  and then on the Hugging Face hub: {source}\n  point yardstick at the benchmark data with --data-dir DIR (or YARDSTICK_DATA_DIR), or let it download", list_paths(.searched))]
+    HubData {
+        /// The task.
+        task: String,
+        /// Paths tried in the data directory.
+        searched: Vec<PathBuf>,
+        /// Why the hub could not help.
+        source: crate::hub::HubError,
+    },
     #[error("{path}:{line}: {message}")]
     Data {
         /// The data file.

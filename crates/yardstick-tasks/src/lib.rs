@@ -14,7 +14,7 @@
 //! let data = DataDir::new(Some("../shared/data".into()));
 //! let task = Task::load(registry.load("arc_easy")?, &data, None)?;
 //! let first = &task.multiple_choice_docs(Some(1))?[0];
-//! assert!(first.context.starts_with("Question: "));
+//! assert!(first.prompt().starts_with("Question: "));
 //! # Ok::<(), yardstick_tasks::TaskError>(())
 //! ```
 
@@ -22,15 +22,19 @@ mod config;
 mod dataset;
 mod error;
 mod group;
+mod hooks;
+mod hub;
 mod pyrandom;
 mod registry;
 mod task;
 mod template;
 
 pub use config::{load_config, parse_config, LoadedConfig, MetricSpec, OutputType, TaskConfig};
-pub use dataset::{read_json_lines, DataDir};
+pub use dataset::{read_data_file, read_json_lines, DataDir};
 pub use error::TaskError;
 pub use group::{AggregateMetric, GroupConfig, TaskTree};
+pub use hooks::{truthfulqa_mc2, Hook};
+pub use hub::{HubConfig, HubError};
 pub use pyrandom::PyRandom;
 pub use registry::TaskRegistry;
 pub use task::{MultipleChoiceDoc, Task, FEWSHOT_SEED};

@@ -2,6 +2,7 @@
 
 use crate::config::{LoadedConfig, OutputType};
 use crate::dataset::DataDir;
+use crate::hooks::{self, Hook};
 use crate::pyrandom::PyRandom;
 use crate::template::Templates;
 use crate::TaskError;
@@ -32,6 +33,7 @@ pub struct Task {
     dataset_hash: String,
     fewshot_docs: Vec<Value>,
     num_fewshot: usize,
+    hooks: TaskHooks,
     templates: Templates,
 }
 
@@ -45,30 +47,40 @@ impl std::fmt::Debug for Task {
     }
 }
 
-/// One multiple-choice document rendered into a context and its continuations.
+/// One multiple-choice document rendered into lm-eval's requests.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MultipleChoiceDoc {
     /// Index of the document in the evaluation split.
     pub doc_id: usize,
-    /// The document as read from the dataset.
+    /// The document as read from the dataset (after `process_docs`).
     pub doc: Value,
-    /// Description, few-shot examples and the question: what every choice follows.
-    pub context: String,
-    /// The answer options as the task lists them.
+    /// One `loglikelihood(context, continuation)` request per choice, in choice order.
+    /// Usually every request shares one context (description, few-shot examples, the
+    /// question) and the continuation is the target delimiter and the choice; in
+    /// lm-eval's multiple-input tasks (WinoGrande) each choice is part of the context
+    /// and the continuation is the same for all.
+    pub requests: Vec<LoglikelihoodRequest>,
+    /// The answer options as `doc_to_choice` lists them (their lengths normalise
+    /// `acc_norm`).
     pub choices: Vec<String>,
-    /// Each option with the target delimiter in front: what is scored.
-    pub continuations: Vec<String>,
     /// Index of the correct option.
     pub gold: usize,
+    /// `doc_to_target` as lm-eval prints it in its samples (`str(target)`).
+    pub target: String,
 }
 
 impl MultipleChoiceDoc {
-    /// One `loglikelihood(context, continuation)` request per choice, in choice order.
-    pub fn requests(&self) -> impl Iterator<Item = LoglikelihoodRequest> + '_ {
-        self.continuations
-            .iter()
-            .map(|c| LoglikelihoodRequest::new(self.context.clone(), c.clone()))
+    /// The first request's context: what lm-eval hashes as the sample's prompt.
+    pub fn prompt(&self) -> &str {
+        self.requests.first().map_or("", |r| r.context.as_str())
     }
+}
+
+/// What `doc_to_text` gives: a prompt, or (multiple-input tasks) the index of the
+/// right choice, whose text then goes into the context.
+enum DocText {
+    Prompt(String),
+    ChoiceIndex(usize),
 }
 
 impl Task {
@@ -110,9 +122,14 @@ impl Task {
                 ),
             ));
         }
-        let docs = data.load_split(&name, &loaded, &eval_split)?;
+        let hooks = TaskHooks::resolve(&loaded)?;
+        let docs = hooks.process_docs(&name, data.load_split(&name, &loaded, &eval_split)?)?;
         let dataset_hash = sha256_hex(serde_json::to_string(&docs).unwrap_or_default().as_bytes());
-        let num_fewshot = num_fewshot.or(config.num_fewshot).unwrap_or(0);
+        // lm-eval keeps a task's own `num_fewshot: 0` over the command line's count.
+        let num_fewshot = match config.num_fewshot {
+            Some(0) => 0,
+            own => num_fewshot.or(own).unwrap_or(0),
+        };
         let fewshot_docs = if num_fewshot > 0 {
             let split = config
                 .fewshot_split
@@ -120,7 +137,7 @@ impl Task {
                 .or_else(|| config.training_split.clone())
                 .or_else(|| config.validation_split.clone())
                 .unwrap_or_else(|| eval_split.clone());
-            data.load_split(&name, &loaded, &split)?
+            hooks.process_docs(&name, data.load_split(&name, &loaded, &split)?)?
         } else {
             Vec::new()
         };
@@ -132,6 +149,7 @@ impl Task {
             dataset_hash,
             fewshot_docs,
             num_fewshot,
+            hooks,
             templates: Templates::new(),
         })
     }
@@ -196,6 +214,12 @@ impl Task {
         &self.dataset_hash
     }
 
+    /// The built-in `process_results` transform, when the task names one (TruthfulQA
+    /// MC2's); otherwise the engine computes `acc`/`acc_norm`.
+    pub fn results_hook(&self) -> Option<Hook> {
+        self.hooks.process_results
+    }
+
     /// Renders the first `limit` documents (all when `None`). Few-shot examples are drawn
     /// in document order from one `random.Random(1234)`, as lm-eval draws them, so a
     /// document's prompt does not depend on `limit`.
@@ -205,12 +229,13 @@ impl Task {
     ) -> Result<Vec<MultipleChoiceDoc>, TaskError> {
         let count = limit.map_or(self.docs.len(), |l| l.min(self.docs.len()));
         let mut rng = PyRandom::new(FEWSHOT_SEED);
-        let fewshot_is_eval = self.fewshot_split() == Some(self.eval_split.as_str());
-        // lm-eval's `first_n` sampler takes the split's first examples; the default
-        // sampler draws at random.
-        let first_n = self
-            .loaded
-            .config
+        // lm-eval (0.4.12) leaves the evaluated document out of its examples only when
+        // `fewshot_split` equals `test_split`, both unset included; it then draws one
+        // example more and drops the document. The `first_n` sampler takes the split's
+        // first examples and never drops.
+        let config = &self.loaded.config;
+        let drop_eval_doc = config.fewshot_split == config.test_split;
+        let first_n = config
             .fewshot_config
             .as_ref()
             .and_then(|c| c.get("sampler"))
@@ -220,55 +245,59 @@ impl Task {
         (0..count)
             .map(|doc_id| {
                 let doc = &self.docs[doc_id];
-                let mut context = match &self.loaded.config.description {
+                let mut prefix = match &config.description {
                     Some(template) => self.render_text(template, doc, doc_id, "description")?,
                     None => String::new(),
                 };
                 if self.num_fewshot > 0 {
-                    let drawn = if fewshot_is_eval {
-                        self.num_fewshot + 1
+                    let picked: Vec<&Value> = if first_n {
+                        self.fewshot_docs.iter().take(self.num_fewshot).collect()
                     } else {
-                        self.num_fewshot
-                    };
-                    let drawn = drawn.min(self.fewshot_docs.len());
-                    let indices = if first_n {
-                        (0..drawn).collect()
-                    } else {
+                        let drawn = self.num_fewshot + usize::from(drop_eval_doc);
+                        let drawn = drawn.min(self.fewshot_docs.len());
                         rng.sample_indices(self.fewshot_docs.len(), drawn)
+                            .into_iter()
+                            .map(|i| &self.fewshot_docs[i])
+                            .filter(|example| !drop_eval_doc || *example != doc)
+                            .take(self.num_fewshot)
+                            .collect()
                     };
-                    let picked: Vec<&Value> = indices
-                        .into_iter()
-                        .map(|i| &self.fewshot_docs[i])
-                        .filter(|example| *example != doc)
-                        .take(self.num_fewshot)
-                        .collect();
                     for example in picked {
-                        context.push_str(&self.labeled_example(example, doc_id)?);
+                        prefix.push_str(&self.labeled_example(example, doc_id)?);
                     }
                 }
-                context.push_str(&self.doc_to_text(doc, doc_id)?);
                 let choices = self.doc_to_choice(doc, doc_id)?;
-                let gold = self.gold_index(doc, doc_id, &choices)?;
-                let continuations = choices.iter().map(|c| format!("{delimiter}{c}")).collect();
+                let target = self.resolve("doc_to_target", doc, doc_id)?;
+                let (requests, gold) = match self.doc_to_text(doc, doc_id)? {
+                    DocText::Prompt(text) => {
+                        let context = prefix + &text;
+                        let requests = choices
+                            .iter()
+                            .map(|c| LoglikelihoodRequest::new(&context, format!("{delimiter}{c}")))
+                            .collect();
+                        (requests, self.gold_index(&target, doc_id, &choices)?)
+                    }
+                    DocText::ChoiceIndex(gold) => {
+                        let continuation = format!("{delimiter}{}", value_text(&target));
+                        let requests = choices
+                            .iter()
+                            .map(|c| {
+                                LoglikelihoodRequest::new(format!("{prefix}{c}"), &continuation)
+                            })
+                            .collect();
+                        (requests, self.check_index(gold, doc_id, &choices)?)
+                    }
+                };
                 Ok(MultipleChoiceDoc {
                     doc_id,
                     doc: doc.clone(),
-                    context,
+                    requests,
                     choices,
-                    continuations,
                     gold,
+                    target: value_text(&target),
                 })
             })
             .collect()
-    }
-
-    fn fewshot_split(&self) -> Option<&str> {
-        let config = &self.loaded.config;
-        config
-            .fewshot_split
-            .as_deref()
-            .or(config.training_split.as_deref())
-            .or(config.validation_split.as_deref())
     }
 
     fn target_delimiter(&self) -> String {
@@ -287,25 +316,27 @@ impl Task {
             .unwrap_or_else(|| "\n\n".to_owned())
     }
 
-    /// A solved example as lm-eval's sampler writes it: question, delimiter, answer,
-    /// few-shot delimiter.
+    /// A solved example as lm-eval's `build_qa_turn` writes it: question, target
+    /// delimiter, answer, few-shot delimiter. In multiple-input tasks the question is
+    /// the right choice and the answer is the target text.
     fn labeled_example(&self, example: &Value, doc_id: usize) -> Result<String, TaskError> {
-        let text = self.doc_to_text(example, doc_id)?;
         let choices = self.doc_to_choice(example, doc_id)?;
-        let gold = self.gold_index(example, doc_id, &choices)?;
-        let answer = &choices[gold];
-        let delimiter = self.target_delimiter();
-        let mut out = text;
-        if delimiter.chars().all(char::is_whitespace)
-            && answer.chars().next().is_some_and(char::is_whitespace)
-        {
-            out.push_str(answer);
-        } else {
-            out.push_str(&delimiter);
-            out.push_str(answer);
-        }
-        out.push_str(&self.fewshot_delimiter());
-        Ok(out)
+        let target = self.resolve("doc_to_target", example, doc_id)?;
+        let (question, answer) = match self.doc_to_text(example, doc_id)? {
+            DocText::Prompt(text) => {
+                let gold = self.gold_index(&target, doc_id, &choices)?;
+                (text, choices[gold].clone())
+            }
+            DocText::ChoiceIndex(index) => {
+                let index = self.check_index(index, doc_id, &choices)?;
+                (choices[index].clone(), value_text(&target))
+            }
+        };
+        Ok(format!(
+            "{question}{}{answer}{}",
+            self.target_delimiter(),
+            self.fewshot_delimiter()
+        ))
     }
 
     fn render_text(
@@ -334,14 +365,23 @@ impl Task {
         }
     }
 
-    /// The field's template: a document field's name yields that field, anything else
-    /// is a Jinja template.
+    /// The field's value for a document: a built-in hook's result, a document field when
+    /// the spec names one, a literal, or a Jinja template's value.
     fn resolve(&self, field: &str, doc: &Value, doc_id: usize) -> Result<Value, TaskError> {
-        let spec = match field {
-            "doc_to_text" => &self.loaded.config.doc_to_text,
-            "doc_to_target" => &self.loaded.config.doc_to_target,
-            _ => &self.loaded.config.doc_to_choice,
+        let (spec, hook) = match field {
+            "doc_to_text" => (&self.loaded.config.doc_to_text, self.hooks.doc_to_text),
+            "doc_to_target" => (&self.loaded.config.doc_to_target, self.hooks.doc_to_target),
+            _ => (&self.loaded.config.doc_to_choice, self.hooks.doc_to_choice),
         };
+        if let Some(hook) = hook {
+            let result = match hook {
+                Hook::WinograndeDocToText => hooks::winogrande_answer_index(doc).map(Value::from),
+                Hook::WinograndeDocToTarget => hooks::winogrande_target(doc).map(Value::from),
+                Hook::WinograndeDocToChoice => hooks::winogrande_choices(doc).map(Value::from),
+                other => Err(format!("`{}` cannot compute `{field}`", other.name())),
+            };
+            return result.map_err(|e| self.render_error(doc_id, field, &e));
+        }
         match spec {
             None => Err(self.loaded.field_error(field, "missing")),
             Some(serde_yaml::Value::String(template)) => {
@@ -358,13 +398,6 @@ impl Task {
             Some(serde_yaml::Value::Sequence(items)) => {
                 Ok(serde_json::to_value(items).unwrap_or(Value::Null))
             }
-            Some(serde_yaml::Value::Tagged(tagged)) => Err(self.loaded.field_error(
-                field,
-                format!(
-                    "hook {} {:?} is not a built-in transform",
-                    tagged.tag, tagged.value
-                ),
-            )),
             Some(other) => Err(self.loaded.field_error(
                 field,
                 format!("expected a template or field name, got {other:?}"),
@@ -372,11 +405,22 @@ impl Task {
         }
     }
 
-    fn doc_to_text(&self, doc: &Value, doc_id: usize) -> Result<String, TaskError> {
-        match self.resolve("doc_to_text", doc, doc_id)? {
-            Value::String(s) => Ok(s),
-            other => Ok(other.to_string()),
-        }
+    /// lm-eval's `doc_to_text`: an integer (or a template that renders to digits, when
+    /// the task has choices) is a choice index and makes the task multiple-input.
+    fn doc_to_text(&self, doc: &Value, doc_id: usize) -> Result<DocText, TaskError> {
+        let value = self.resolve("doc_to_text", doc, doc_id)?;
+        Ok(match value {
+            Value::Number(n) if n.as_u64().is_some() => {
+                DocText::ChoiceIndex(n.as_u64().unwrap_or_default() as usize)
+            }
+            Value::String(s) => match as_index(&s) {
+                Some(index) if self.loaded.config.doc_to_choice.is_some() => {
+                    DocText::ChoiceIndex(index)
+                }
+                _ => DocText::Prompt(s),
+            },
+            other => DocText::Prompt(other.to_string()),
+        })
     }
 
     fn doc_to_choice(&self, doc: &Value, doc_id: usize) -> Result<Vec<String>, TaskError> {
@@ -392,35 +436,25 @@ impl Task {
                 ))
             }
         };
-        Ok(items
-            .into_iter()
-            .map(|v| match v {
-                Value::String(s) => s,
-                other => other.to_string(),
-            })
-            .collect())
+        Ok(items.iter().map(value_text).collect())
     }
 
     /// lm-eval's `doc_to_target` for a multiple-choice task, as an index into `choices`:
     /// digit strings become integers, other strings are looked up among the choices.
     fn gold_index(
         &self,
-        doc: &Value,
+        target: &Value,
         doc_id: usize,
         choices: &[String],
     ) -> Result<usize, TaskError> {
-        let target = self.resolve("doc_to_target", doc, doc_id)?;
-        let index = match &target {
+        let index = match target {
             Value::Number(n) => n.as_u64().map(|n| n as usize),
-            Value::String(s) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => {
-                s.parse().ok()
-            }
-            Value::String(s) => choices.iter().position(|c| c == s),
+            Value::String(s) => as_index(s).or_else(|| choices.iter().position(|c| c == s)),
             _ => None,
         };
         match index {
-            Some(i) if i < choices.len() => Ok(i),
-            _ => Err(self.render_error(
+            Some(i) => self.check_index(i, doc_id, choices),
+            None => Err(self.render_error(
                 doc_id,
                 "doc_to_target",
                 &format!(
@@ -428,6 +462,113 @@ impl Task {
                     choices.len()
                 ),
             )),
+        }
+    }
+
+    fn check_index(
+        &self,
+        index: usize,
+        doc_id: usize,
+        choices: &[String],
+    ) -> Result<usize, TaskError> {
+        if index < choices.len() {
+            Ok(index)
+        } else {
+            Err(self.render_error(
+                doc_id,
+                "doc_to_target",
+                &format!(
+                    "answer index {index} is out of range for {} choices",
+                    choices.len()
+                ),
+            ))
+        }
+    }
+}
+
+/// A non-empty run of ASCII digits as a number (what lm-eval's `isdigit` +
+/// `literal_eval` accept in practice).
+fn as_index(text: &str) -> Option<usize> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// A value as Python's `str()` prints a string or number.
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The `!function` hooks a task file names, resolved once when it loads.
+#[derive(Debug, Clone, Default)]
+struct TaskHooks {
+    process_docs: Option<Hook>,
+    process_results: Option<Hook>,
+    doc_to_text: Option<Hook>,
+    doc_to_target: Option<Hook>,
+    doc_to_choice: Option<Hook>,
+}
+
+impl TaskHooks {
+    fn resolve(loaded: &LoadedConfig) -> Result<Self, TaskError> {
+        let config = &loaded.config;
+        let hook =
+            |field: &str, spec: &Option<serde_yaml::Value>| -> Result<Option<Hook>, TaskError> {
+                let Some(serde_yaml::Value::Tagged(tagged)) = spec else {
+                    if field.starts_with("process_") && spec.is_some() {
+                        return Err(loaded.field_error(field, "expected `!function NAME`"));
+                    }
+                    return Ok(None);
+                };
+                if tagged.tag != "!function" && tagged.tag != "function" {
+                    return Err(loaded.field_error(
+                        field,
+                        format!(
+                            "unknown tag {}; lm-eval task files use !function",
+                            tagged.tag
+                        ),
+                    ));
+                }
+                let name = tagged.value.as_str().ok_or_else(|| {
+                    loaded.field_error(
+                        field,
+                        "`!function` needs a name such as hellaswag.process_docs",
+                    )
+                })?;
+                Hook::resolve(name, field)
+                    .map(Some)
+                    .map_err(|e| loaded.field_error(field, e.0))
+            };
+        Ok(Self {
+            process_docs: hook("process_docs", &config.process_docs)?,
+            process_results: hook("process_results", &config.process_results)?,
+            doc_to_text: hook("doc_to_text", &config.doc_to_text)?,
+            doc_to_target: hook("doc_to_target", &config.doc_to_target)?,
+            doc_to_choice: hook("doc_to_choice", &config.doc_to_choice)?,
+        })
+    }
+
+    /// Runs `process_docs` over a split, as lm-eval runs it over every split it loads.
+    fn process_docs(&self, task: &str, docs: Vec<Value>) -> Result<Vec<Value>, TaskError> {
+        match self.process_docs {
+            Some(Hook::HellaswagProcessDocs) => docs
+                .iter()
+                .enumerate()
+                .map(|(doc_index, doc)| {
+                    hooks::hellaswag_process_doc(doc).map_err(|message| TaskError::Render {
+                        task: task.to_owned(),
+                        doc_index,
+                        field: "process_docs".into(),
+                        message,
+                    })
+                })
+                .collect(),
+            _ => Ok(docs),
         }
     }
 }

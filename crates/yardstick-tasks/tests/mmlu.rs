@@ -53,8 +53,14 @@ fn zero_shot_prompt_is_description_and_question() {
     let docs = task.multiple_choice_docs(Some(3)).unwrap();
     let test = rows("test");
     for (doc, raw) in docs.iter().zip(&test) {
-        assert_eq!(doc.context, format!("{DESCRIPTION}{}", question_text(raw)));
-        assert_eq!(doc.continuations, vec![" A", " B", " C", " D"]);
+        let context = format!("{DESCRIPTION}{}", question_text(raw));
+        let continuations: Vec<&str> = doc
+            .requests
+            .iter()
+            .map(|r| r.continuation.as_str())
+            .collect();
+        assert_eq!(continuations, vec![" A", " B", " C", " D"]);
+        assert!(doc.requests.iter().all(|r| r.context == context));
         assert_eq!(doc.gold, raw["answer"].as_u64().unwrap() as usize);
     }
     assert_eq!(task.metric_names(), vec!["acc"]);
@@ -84,7 +90,7 @@ fn five_shot_prompt_uses_the_first_dev_examples() {
         .enumerate()
     {
         assert_eq!(
-            doc.context,
+            doc.prompt(),
             format!("{expected}{}", question_text(&test[i]))
         );
     }

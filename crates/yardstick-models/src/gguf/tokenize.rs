@@ -1,11 +1,7 @@
 //! Tokenisation with lm-evaluation-harness's semantics.
 
-/// Whether Python's `str.isspace` holds for `c`; lm-eval moves trailing context
-/// whitespace by Python's definition, which adds the ASCII separators U+001C..U+001F to
-/// Unicode's White_Space.
-fn is_python_whitespace(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
+// lm-eval moves trailing context whitespace by Python's definition of whitespace.
+use yardstick_core::is_python_whitespace;
 
 /// Splits a (context, continuation) pair into token ids exactly as lm-eval's
 /// `_encode_pair` and `loglikelihood` do.
