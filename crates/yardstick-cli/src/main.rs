@@ -6,6 +6,7 @@
 
 mod args;
 mod commands;
+mod sandbox;
 mod table;
 
 use clap::Parser;
