@@ -409,3 +409,145 @@ fn mmlu_group_prints_subject_and_group_rows() {
         4
     );
 }
+
+fn samples_at(path: &Value) -> Vec<Value> {
+    std::fs::read_to_string(path.as_str().unwrap())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn loglikelihoods(sample: &Value) -> Vec<f64> {
+    sample["filtered_resps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| pair[0].as_str().unwrap().parse().unwrap())
+        .collect()
+}
+
+/// TruthfulQA MC2 scores each document with the true answers' share of probability,
+/// recomputed here from the logged log-likelihoods; WinoGrande puts each option into
+/// the context and scores the same continuation after it.
+#[test]
+fn truthfulqa_mc2_and_winogrande_score_through_their_hooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = yardstick()
+        .args([
+            "run",
+            "--model",
+            &demo_model(),
+            "--tasks",
+            "truthfulqa_mc2,winogrande",
+            "--limit",
+            "3",
+            "--output",
+            "json",
+            "--output-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    let tasks = summary["tasks"].as_array().unwrap();
+
+    let mc2 = samples_at(&tasks[0]["samples_path"]);
+    assert_eq!(mc2.len(), 3);
+    for sample in &mc2 {
+        let lls = loglikelihoods(sample);
+        let labels = sample["doc"]["mc2_targets"]["labels"].as_array().unwrap();
+        assert_eq!(lls.len(), labels.len());
+        let probs: Vec<f64> = lls.iter().map(|ll| ll.exp()).collect();
+        let total: f64 = probs.iter().sum();
+        let expected: f64 = probs
+            .iter()
+            .zip(labels)
+            .filter(|(_, l)| l.as_i64() == Some(1))
+            .map(|(p, _)| p / total)
+            .sum();
+        let acc = sample["acc"].as_f64().unwrap();
+        assert!((acc - expected).abs() < 1e-12, "{acc} vs {expected}");
+        assert!(acc > 0.0 && acc < 1.0, "mc2 is a probability mass: {acc}");
+    }
+
+    let wino = samples_at(&tasks[1]["samples_path"]);
+    assert_eq!(wino.len(), 3);
+    for sample in &wino {
+        let args = &sample["arguments"];
+        let (first, second) = (&args["gen_args_0"], &args["gen_args_1"]);
+        assert_ne!(
+            first["arg_0"], second["arg_0"],
+            "options go into the context"
+        );
+        assert_eq!(first["arg_1"], second["arg_1"], "one continuation for both");
+        let sentence = sample["doc"]["sentence"].as_str().unwrap();
+        let blank = sentence.find('_').unwrap();
+        assert_eq!(
+            first["arg_1"].as_str().unwrap(),
+            format!(" {}", sentence[blank + 1..].trim())
+        );
+        let gold = if sample["doc"]["answer"] == "1" { 0 } else { 1 };
+        let lls = loglikelihoods(sample);
+        let predicted = if lls[1] > lls[0] { 1 } else { 0 };
+        assert_eq!(
+            sample["acc"].as_f64().unwrap(),
+            f64::from(u8::from(predicted == gold))
+        );
+    }
+}
+
+/// GSM8K end to end: generated text is stored per document, both of lm-eval's answer
+/// filters are applied and scored, and the samples file has one line per filter and
+/// document, as lm-eval writes it.
+#[test]
+fn gsm8k_generates_filters_and_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = yardstick()
+        .args([
+            "run",
+            "--model",
+            &demo_model(),
+            "--tasks",
+            "gsm8k",
+            "--limit",
+            "2",
+            "--num-fewshot",
+            "1",
+            "--output",
+            "json",
+            "--output-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    let results = results_of(&summary);
+    for filter in ["strict-match", "flexible-extract"] {
+        let value = results["gsm8k"][format!("exact_match,{filter}")].as_f64();
+        assert!(value.is_some_and(|v| (0.0..=1.0).contains(&v)), "{results}");
+    }
+    let samples = samples_of(&summary);
+    assert_eq!(samples.len(), 4);
+    assert_eq!(samples[0]["filter"], "strict-match");
+    assert_eq!(samples[3]["filter"], "flexible-extract");
+    for sample in &samples {
+        let generated = sample["resps"][0][0].as_str().unwrap();
+        assert!(
+            !generated.contains("Question:"),
+            "cut at the stop string: {generated}"
+        );
+        let prompt = sample["arguments"]["gen_args_0"]["arg_0"].as_str().unwrap();
+        assert_eq!(
+            prompt.matches("Question: ").count(),
+            2,
+            "one example, one question"
+        );
+        assert!(sample["filtered_resps"][0].is_string());
+        assert!(sample["exact_match"].is_number());
+    }
+}

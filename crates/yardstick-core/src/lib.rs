@@ -21,5 +21,6 @@ pub use fingerprint::{sha256_file, sha256_hex, ModelFingerprint};
 pub use names::{TaskName, DATA_DIR_ENV};
 pub use python::{is_python_whitespace, python_capitalize, python_strip};
 pub use request::{
-    LogProb, LoglikelihoodRequest, LoglikelihoodResponse, Request, RequestKind, TokenId,
+    cut_at_stop, GenerateRequest, GenerateResponse, LogProb, LoglikelihoodRequest,
+    LoglikelihoodResponse, Request, RequestKind, Sampling, StopReason, TokenId,
 };

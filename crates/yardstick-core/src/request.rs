@@ -28,6 +28,8 @@ pub enum RequestKind {
 pub enum Request {
     /// See [`LoglikelihoodRequest`].
     Loglikelihood(LoglikelihoodRequest),
+    /// See [`GenerateRequest`].
+    Generate(GenerateRequest),
 }
 
 impl Request {
@@ -35,6 +37,7 @@ impl Request {
     pub fn kind(&self) -> RequestKind {
         match self {
             Request::Loglikelihood(_) => RequestKind::Loglikelihood,
+            Request::Generate(_) => RequestKind::Generate,
         }
     }
 }
@@ -70,6 +73,77 @@ pub struct LoglikelihoodResponse {
     pub continuation_tokens: usize,
 }
 
+/// `generate_until(context, {until, max_gen_toks, ...})`: text generated after `prompt`
+/// until a stop string, an end-of-generation token or the token budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerateRequest {
+    /// The text generation continues.
+    pub prompt: String,
+    /// Stop strings, matched on the generated text across token boundaries; the text is
+    /// cut before the earliest one.
+    pub until: Vec<String>,
+    /// Most tokens to generate.
+    pub max_gen_toks: usize,
+    /// How the next token is chosen.
+    pub sampling: Sampling,
+}
+
+/// How a generated token is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "strategy", rename_all = "snake_case")]
+pub enum Sampling {
+    /// The most likely token (the first one on ties).
+    #[default]
+    Greedy,
+    /// Sampled: top-k, then top-p, then temperature; the same seed gives the same text.
+    Sample {
+        /// Softmax temperature (> 0).
+        temperature: f32,
+        /// Nucleus mass kept (1.0 keeps all).
+        top_p: f32,
+        /// Candidates kept (0 keeps all).
+        top_k: u32,
+        /// Random seed.
+        seed: u32,
+    },
+}
+
+/// Why generation stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", content = "detail", rename_all = "snake_case")]
+pub enum StopReason {
+    /// A stop string appeared (the text is cut before it).
+    Until(String),
+    /// The model produced an end-of-generation token.
+    EndOfGeneration,
+    /// `max_gen_toks` tokens were generated.
+    MaxTokens,
+    /// The context window filled up.
+    ContextFull,
+}
+
+/// The answer to a [`GenerateRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerateResponse {
+    /// The generated text, cut before the first stop string.
+    pub text: String,
+    /// Every generated token id (including the tokens of a stop string, not an
+    /// end-of-generation token).
+    pub tokens: Vec<TokenId>,
+    /// Why it stopped.
+    pub stop: StopReason,
+}
+
+/// Cuts `text` before the earliest occurrence of any stop string, as lm-eval's
+/// `text.split(term)[0]` over each term does; returns the term that matched first.
+pub fn cut_at_stop<'a>(text: &str, until: &'a [String]) -> Option<(usize, &'a str)> {
+    until
+        .iter()
+        .filter(|term| !term.is_empty())
+        .filter_map(|term| text.find(term.as_str()).map(|at| (at, term.as_str())))
+        .min_by_key(|(at, _)| *at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +158,15 @@ mod tests {
         );
         let back: Request = serde_json::from_str(&json).unwrap();
         assert_eq!(back, request);
+    }
+
+    #[test]
+    fn earliest_stop_string_wins() {
+        let until = vec!["\n\n".to_owned(), "Question:".to_owned()];
+        assert_eq!(
+            cut_at_stop("42\nQuestion: x\n\n", &until),
+            Some((3, "Question:"))
+        );
+        assert_eq!(cut_at_stop("no stop", &until), None);
     }
 }

@@ -1,17 +1,22 @@
 use crate::groups::aggregate_groups;
 use crate::output::{sanitize_model_name, write_atomic};
-use crate::samples::{multiple_choice_record, python_json_line, record_loglikelihoods};
+use crate::samples::{
+    generation_record, multiple_choice_record, python_json_line, record_loglikelihoods,
+    sample_lines,
+};
 use crate::{hardware_summary, harness_version, EngineError, GroupOutcome};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
-use yardstick_core::{sha256_hex, LoglikelihoodRequest, TaskName};
+use yardstick_core::{sha256_hex, GenerateRequest, LoglikelihoodRequest, TaskName};
 use yardstick_metrics::{multiple_choice, Aggregate};
 use yardstick_models::Backend;
 use yardstick_store::{ItemKey, Store, StoredItem, TaskRecord};
-use yardstick_tasks::{truthfulqa_mc2, Hook, MultipleChoiceDoc, Task, TaskTree, FEWSHOT_SEED};
+use yardstick_tasks::{
+    truthfulqa_mc2, GenerateDoc, Hook, MultipleChoiceDoc, OutputType, Task, TaskTree, FEWSHOT_SEED,
+};
 
 /// How to run an evaluation.
 #[derive(Debug, Clone)]
@@ -117,19 +122,30 @@ pub fn evaluate(
     let mut computed_total = 0;
     for (task, hash) in tasks.iter().zip(&hashes) {
         let key = ItemKey::new(fingerprint.clone(), hash.clone());
-        let docs = task.multiple_choice_docs(options.limit)?;
-        let computed = score_missing(backend, task, &docs, store, &key, options)?;
+        let (computed, effective) = if task.output_type() == OutputType::GenerateUntil {
+            let docs = task.generate_docs(options.limit)?;
+            (
+                generate_missing(backend, task, &docs, store, &key, options)?,
+                docs.len(),
+            )
+        } else {
+            let docs = task.multiple_choice_docs(options.limit)?;
+            (
+                score_missing(backend, task, &docs, store, &key, options)?,
+                docs.len(),
+            )
+        };
         computed_total += computed;
-        let items = store.load_items(&key, Some(docs.len()))?;
+        let items = store.load_items(&key, Some(effective))?;
         let metrics = aggregate(task, &items)?;
         let samples_path = model_dir.join(format!("samples_{}_{stamp}.jsonl", task.name()));
         let mut lines = String::new();
         let mut sample_hashes = String::new();
-        for item in &items {
-            lines.push_str(&python_json_line(&item.record));
+        for record in sample_lines(task, &items) {
+            lines.push_str(&python_json_line(&record));
             lines.push('\n');
             for key in ["doc_hash", "prompt_hash", "target_hash"] {
-                sample_hashes.push_str(item.record.get(key).and_then(Value::as_str).unwrap_or(""));
+                sample_hashes.push_str(record.get(key).and_then(Value::as_str).unwrap_or(""));
             }
         }
         write_atomic(&samples_path, lines.as_bytes())?;
@@ -138,7 +154,7 @@ pub fn evaluate(
             num_fewshot: task.num_fewshot(),
             metrics,
             original: task.len(),
-            effective: docs.len(),
+            effective,
             computed,
             samples_path,
             samples_hash: sha256_hex(sample_hashes.as_bytes()),
@@ -248,6 +264,50 @@ fn score_missing(
     Ok(computed)
 }
 
+/// Generates for every chunk of `docs` that the store does not hold yet, extracts each
+/// filter's answer and scores it; returns how many documents were computed.
+fn generate_missing(
+    backend: &mut dyn Backend,
+    task: &Task,
+    docs: &[GenerateDoc],
+    store: &mut Store,
+    key: &ItemKey,
+    options: &EvalOptions,
+) -> Result<usize, EngineError> {
+    let stored = store.stored_doc_ids(key)?;
+    let bar = progress_bar(docs.len(), task.name(), options.progress);
+    let mut computed = 0;
+    for chunk in docs.chunks(options.chunk_docs.max(1)) {
+        let missing: Vec<&GenerateDoc> = chunk
+            .iter()
+            .filter(|d| !stored.contains(&d.doc_id))
+            .collect();
+        if !missing.is_empty() {
+            let requests: Vec<GenerateRequest> =
+                missing.iter().map(|d| d.request.clone()).collect();
+            let responses = backend.generate(&requests)?;
+            if responses.len() != requests.len() {
+                return Err(EngineError::ResponseCount {
+                    asked: requests.len(),
+                    got: responses.len(),
+                });
+            }
+            let items: Vec<StoredItem> = missing
+                .iter()
+                .zip(&responses)
+                .map(|(doc, response)| {
+                    StoredItem::new(doc.doc_id, generation_record(task, doc, response))
+                })
+                .collect();
+            store.insert_items(key, &items)?;
+            computed += items.len();
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(computed)
+}
+
 /// A document's metric values, in `metric_list` order: lm-eval's multiple-choice
 /// `acc`/`acc_norm`, or what the task's `process_results` hook computes.
 fn doc_metrics(
@@ -280,6 +340,9 @@ fn doc_metrics(
 
 /// Aggregates each of the task's metrics over the stored per-document values.
 fn aggregate(task: &Task, items: &[StoredItem]) -> Result<Vec<(String, Aggregate)>, EngineError> {
+    if task.output_type() == OutputType::GenerateUntil {
+        return aggregate_generation(task, items);
+    }
     let mut columns: Vec<(String, Vec<f64>)> = task
         .metric_names()
         .into_iter()
@@ -310,6 +373,36 @@ fn aggregate(task: &Task, items: &[StoredItem]) -> Result<Vec<(String, Aggregate
         .into_iter()
         .map(|(name, values)| (name, Aggregate::mean(&values)))
         .collect())
+}
+
+/// Generation metrics per filter, named `metric,filter` as lm-eval keys them.
+fn aggregate_generation(
+    task: &Task,
+    items: &[StoredItem],
+) -> Result<Vec<(String, Aggregate)>, EngineError> {
+    let mut out = Vec::new();
+    for filter in task.answer_filters() {
+        for metric in task.metric_names() {
+            let values = items
+                .iter()
+                .map(|item| {
+                    item.record
+                        .pointer(&format!("/filters/{}/{metric}", filter.name))
+                        .and_then(Value::as_f64)
+                        .ok_or_else(|| EngineError::StoredRecord {
+                            task: task.name().to_string(),
+                            doc_id: item.doc_id,
+                            field: format!("filters.{}.{metric}", filter.name),
+                        })
+                })
+                .collect::<Result<Vec<f64>, _>>()?;
+            out.push((
+                format!("{metric},{}", filter.name),
+                Aggregate::mean(&values),
+            ));
+        }
+    }
+    Ok(out)
 }
 
 fn run_manifest(
@@ -395,8 +488,9 @@ fn results_json(
         );
         entry.insert("sample_len".into(), json!(outcome.effective));
         for (metric, agg) in &outcome.metrics {
-            entry.insert(format!("{metric},none"), float_or_na(agg.value));
-            entry.insert(format!("{metric}_stderr,none"), float_or_na(agg.stderr));
+            let (metric, filter) = metric.split_once(',').unwrap_or((metric, "none"));
+            entry.insert(format!("{metric},{filter}"), float_or_na(agg.value));
+            entry.insert(format!("{metric}_stderr,{filter}"), float_or_na(agg.stderr));
         }
         results.insert(name.clone(), Value::Object(entry));
         configs.insert(name.clone(), task_config_json(task));
@@ -407,7 +501,10 @@ fn results_json(
             json!(outcome
                 .metrics
                 .iter()
-                .map(|(m, _)| (m.clone(), Value::Bool(true)))
+                .map(|(m, _)| (
+                    m.split(',').next().unwrap_or(m).to_owned(),
+                    Value::Bool(true)
+                ))
                 .collect::<Map<_, _>>()),
         );
         n_samples.insert(

@@ -1,8 +1,8 @@
 //! Per-sample records in lm-evaluation-harness's `--log_samples` format.
 
 use serde_json::{json, Map, Value};
-use yardstick_core::{sha256_hex, LoglikelihoodResponse};
-use yardstick_tasks::MultipleChoiceDoc;
+use yardstick_core::{sha256_hex, GenerateResponse, LoglikelihoodResponse};
+use yardstick_tasks::{GenerateDoc, MultipleChoiceDoc, OutputType, Task};
 
 /// The record lm-eval writes for one multiple-choice document: its requests as
 /// `gen_args_i`, responses as strings (lm-eval's `sanitize_list`), hashes and metrics.
@@ -40,6 +40,80 @@ pub(crate) fn multiple_choice_record(
         }
     }
     record
+}
+
+/// The stored record of one generated document: lm-eval's sample fields shared by all
+/// filters, the raw response, and under `filters` each filter's answer and metrics.
+pub(crate) fn generation_record(
+    task: &Task,
+    doc: &GenerateDoc,
+    response: &GenerateResponse,
+) -> Value {
+    let mut filters = Map::new();
+    for filter in task.answer_filters() {
+        let answer = filter.apply(std::slice::from_ref(&response.text));
+        let mut entry = Map::new();
+        entry.insert("filtered_resps".into(), json!([answer]));
+        for metric in task.metric_names() {
+            if metric == "exact_match" {
+                entry.insert(metric, json!(task.exact_match(&answer, &doc.target)));
+            }
+        }
+        filters.insert(filter.name.clone(), Value::Object(entry));
+    }
+    json!({
+        "doc_id": doc.doc_id,
+        "doc": doc.doc,
+        "target": doc.target,
+        "arguments": {"gen_args_0": {"arg_0": doc.request.prompt, "arg_1": doc.generation_kwargs}},
+        "resps": [[response.text]],
+        "filters": filters,
+        "generation": {"tokens": response.tokens.len(), "stop": response.stop},
+        "doc_hash": sha256_hex(python_json_indent2(&doc.doc).as_bytes()),
+        "prompt_hash": sha256_hex(doc.request.prompt.as_bytes()),
+        "target_hash": sha256_hex(doc.target.as_bytes()),
+    })
+}
+
+/// The samples-file lines of a task's stored items, in lm-eval's order: one per
+/// document for multiple choice; one per filter and document (filters outermost) for
+/// generation.
+pub(crate) fn sample_lines(task: &Task, items: &[yardstick_store::StoredItem]) -> Vec<Value> {
+    if task.output_type() != OutputType::GenerateUntil {
+        return items.iter().map(|item| item.record.clone()).collect();
+    }
+    let mut lines = Vec::new();
+    for filter in task.answer_filters() {
+        for item in items {
+            let record = &item.record;
+            let per_filter = record.pointer(&format!("/filters/{}", filter.name));
+            let mut line = Map::new();
+            for key in ["doc_id", "doc", "target", "arguments", "resps"] {
+                line.insert(key.into(), record.get(key).cloned().unwrap_or(Value::Null));
+            }
+            line.insert(
+                "filtered_resps".into(),
+                per_filter
+                    .and_then(|f| f.get("filtered_resps"))
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            );
+            line.insert("filter".into(), json!(filter.name));
+            line.insert("metrics".into(), json!(task.metric_names()));
+            for key in ["doc_hash", "prompt_hash", "target_hash"] {
+                line.insert(key.into(), record.get(key).cloned().unwrap_or(Value::Null));
+            }
+            for metric in task.metric_names() {
+                let value = per_filter
+                    .and_then(|f| f.get(metric.as_str()))
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                line.insert(metric, value);
+            }
+            lines.push(Value::Object(line));
+        }
+    }
+    lines
 }
 
 /// The log-likelihoods stored in a record's `filtered_resps`.

@@ -15,6 +15,8 @@
 
 mod aggregate;
 mod choice;
+mod text;
 
 pub use aggregate::Aggregate;
 pub use choice::{multiple_choice, MultipleChoiceScores};
+pub use text::{python_regex, ExactMatch, PatternError, RegexFilter};

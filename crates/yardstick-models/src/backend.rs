@@ -1,5 +1,8 @@
 use crate::ModelError;
-use yardstick_core::{LoglikelihoodRequest, LoglikelihoodResponse, ModelFingerprint};
+use yardstick_core::{
+    GenerateRequest, GenerateResponse, LoglikelihoodRequest, LoglikelihoodResponse,
+    ModelFingerprint,
+};
 
 /// A model that answers yardstick's requests.
 ///
@@ -17,4 +20,11 @@ pub trait Backend {
         &mut self,
         requests: &[LoglikelihoodRequest],
     ) -> Result<Vec<LoglikelihoodResponse>, ModelError>;
+
+    /// Generates text after each request's prompt until a stop string, an
+    /// end-of-generation token or the token budget.
+    fn generate(
+        &mut self,
+        requests: &[GenerateRequest],
+    ) -> Result<Vec<GenerateResponse>, ModelError>;
 }

@@ -21,6 +21,7 @@
 mod config;
 mod dataset;
 mod error;
+mod generation;
 mod group;
 mod hooks;
 mod hub;
@@ -32,6 +33,7 @@ mod template;
 pub use config::{load_config, parse_config, LoadedConfig, MetricSpec, OutputType, TaskConfig};
 pub use dataset::{read_data_file, read_json_lines, DataDir};
 pub use error::TaskError;
+pub use generation::{AnswerFilter, GenerateDoc, DEFAULT_MAX_GEN_TOKS};
 pub use group::{AggregateMetric, GroupConfig, TaskTree};
 pub use hooks::{truthfulqa_mc2, Hook};
 pub use hub::{HubConfig, HubError};

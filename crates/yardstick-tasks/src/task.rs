@@ -2,22 +2,32 @@
 
 use crate::config::{LoadedConfig, OutputType};
 use crate::dataset::DataDir;
+use crate::generation::{exact_match_of, AnswerFilter, GenerateDoc, GenerationSettings};
 use crate::hooks::{self, Hook};
 use crate::pyrandom::PyRandom;
 use crate::template::Templates;
 use crate::TaskError;
 use serde_json::Value;
-use yardstick_core::{sha256_hex, LoglikelihoodRequest, TaskName};
+use yardstick_core::{sha256_hex, GenerateRequest, LoglikelihoodRequest, TaskName};
+use yardstick_metrics::ExactMatch;
 
-/// Metrics yardstick computes for multiple-choice tasks.
-const SUPPORTED_METRICS: &[&str] = &["acc", "acc_norm"];
+/// Metrics yardstick computes, per output type (also lm-eval's defaults when a task
+/// names none).
+fn supported_metrics(output_type: OutputType) -> &'static [&'static str] {
+    match output_type {
+        OutputType::GenerateUntil => &["exact_match"],
+        _ => &["acc", "acc_norm"],
+    }
+}
 
-/// The metrics a task asks for in `metric_list`; lm-eval's default for multiple-choice
-/// tasks when it names none.
+/// The metrics a task asks for in `metric_list`, else lm-eval's default.
 fn metric_names(loaded: &LoadedConfig) -> Vec<String> {
     match &loaded.config.metric_list {
         Some(list) if !list.is_empty() => list.iter().map(|m| m.metric.clone()).collect(),
-        _ => SUPPORTED_METRICS.iter().map(|m| (*m).to_owned()).collect(),
+        _ => supported_metrics(loaded.config.output_type.unwrap_or_default())
+            .iter()
+            .map(|m| (*m).to_owned())
+            .collect(),
     }
 }
 
@@ -34,6 +44,8 @@ pub struct Task {
     fewshot_docs: Vec<Value>,
     num_fewshot: usize,
     hooks: TaskHooks,
+    filters: Vec<AnswerFilter>,
+    exact_match: Option<ExactMatch>,
     templates: Templates,
 }
 
@@ -76,6 +88,45 @@ impl MultipleChoiceDoc {
     }
 }
 
+/// The few-shot sampler's state: examples are drawn for documents in order from one
+/// `random.Random(1234)`, so a document's prompt does not depend on `limit`.
+struct FewshotPrefixes {
+    rng: PyRandom,
+    drop_eval_doc: bool,
+    first_n: bool,
+}
+
+impl FewshotPrefixes {
+    /// Description and solved examples for the next document in order.
+    fn next_prefix(&mut self, task: &Task, doc_id: usize) -> Result<String, TaskError> {
+        let doc = &task.docs[doc_id];
+        let mut prefix = match &task.loaded.config.description {
+            Some(template) => task.render_text(template, doc, doc_id, "description")?,
+            None => String::new(),
+        };
+        if task.num_fewshot == 0 {
+            return Ok(prefix);
+        }
+        let pool = &task.fewshot_docs;
+        let picked: Vec<&Value> = if self.first_n {
+            pool.iter().take(task.num_fewshot).collect()
+        } else {
+            let drawn = (task.num_fewshot + usize::from(self.drop_eval_doc)).min(pool.len());
+            self.rng
+                .sample_indices(pool.len(), drawn)
+                .into_iter()
+                .map(|i| &pool[i])
+                .filter(|example| !self.drop_eval_doc || *example != doc)
+                .take(task.num_fewshot)
+                .collect()
+        };
+        for example in picked {
+            prefix.push_str(&task.labeled_example(example, doc_id)?);
+        }
+        Ok(prefix)
+    }
+}
+
 /// What `doc_to_text` gives: a prompt, or (multiple-input tasks) the index of the
 /// right choice, whose text then goes into the context.
 enum DocText {
@@ -97,10 +148,15 @@ impl Task {
             .clone()
             .ok_or_else(|| loaded.field_error("task", "missing: every task file names its task"))?;
         let output_type = config.output_type.unwrap_or_default();
-        if output_type != OutputType::MultipleChoice {
+        if !matches!(
+            output_type,
+            OutputType::MultipleChoice | OutputType::GenerateUntil
+        ) {
             return Err(loaded.field_error(
                 "output_type",
-                format!("{output_type:?} tasks are not supported yet; multiple_choice is"),
+                format!(
+                    "{output_type:?} tasks are not supported yet; multiple_choice and generate_until are"
+                ),
             ));
         }
         let eval_split = config
@@ -110,18 +166,28 @@ impl Task {
             .ok_or_else(|| {
                 loaded.field_error("test_split", "set test_split or validation_split")
             })?;
+        let supported = supported_metrics(output_type);
         if let Some(unsupported) = metric_names(&loaded)
             .into_iter()
-            .find(|m| !SUPPORTED_METRICS.contains(&m.as_str()))
+            .find(|m| !supported.contains(&m.as_str()))
         {
             return Err(loaded.field_error(
                 "metric_list",
                 format!(
-                    "metric `{unsupported}` is not supported for multiple_choice tasks yet (supported: {})",
-                    SUPPORTED_METRICS.join(", ")
+                    "metric `{unsupported}` is not supported for {output_type:?} tasks yet (supported: {})",
+                    supported.join(", ")
                 ),
             ));
         }
+        let (filters, exact_match) = if output_type == OutputType::GenerateUntil {
+            GenerationSettings::from_config(&loaded)?;
+            (
+                AnswerFilter::from_config(&loaded)?,
+                Some(exact_match_of(&loaded)?),
+            )
+        } else {
+            (Vec::new(), None)
+        };
         let hooks = TaskHooks::resolve(&loaded)?;
         let docs = hooks.process_docs(&name, data.load_split(&name, &loaded, &eval_split)?)?;
         let dataset_hash = sha256_hex(serde_json::to_string(&docs).unwrap_or_default().as_bytes());
@@ -150,6 +216,8 @@ impl Task {
             fewshot_docs,
             num_fewshot,
             hooks,
+            filters,
+            exact_match,
             templates: Templates::new(),
         })
     }
@@ -227,45 +295,18 @@ impl Task {
         &self,
         limit: Option<usize>,
     ) -> Result<Vec<MultipleChoiceDoc>, TaskError> {
+        if self.output_type() != OutputType::MultipleChoice {
+            return Err(self
+                .loaded
+                .field_error("output_type", "this is not a multiple_choice task"));
+        }
         let count = limit.map_or(self.docs.len(), |l| l.min(self.docs.len()));
-        let mut rng = PyRandom::new(FEWSHOT_SEED);
-        // lm-eval (0.4.12) leaves the evaluated document out of its examples only when
-        // `fewshot_split` equals `test_split`, both unset included; it then draws one
-        // example more and drops the document. The `first_n` sampler takes the split's
-        // first examples and never drops.
-        let config = &self.loaded.config;
-        let drop_eval_doc = config.fewshot_split == config.test_split;
-        let first_n = config
-            .fewshot_config
-            .as_ref()
-            .and_then(|c| c.get("sampler"))
-            .and_then(serde_yaml::Value::as_str)
-            == Some("first_n");
+        let mut prefixes = self.fewshot_prefixes();
         let delimiter = self.target_delimiter();
         (0..count)
             .map(|doc_id| {
                 let doc = &self.docs[doc_id];
-                let mut prefix = match &config.description {
-                    Some(template) => self.render_text(template, doc, doc_id, "description")?,
-                    None => String::new(),
-                };
-                if self.num_fewshot > 0 {
-                    let picked: Vec<&Value> = if first_n {
-                        self.fewshot_docs.iter().take(self.num_fewshot).collect()
-                    } else {
-                        let drawn = self.num_fewshot + usize::from(drop_eval_doc);
-                        let drawn = drawn.min(self.fewshot_docs.len());
-                        rng.sample_indices(self.fewshot_docs.len(), drawn)
-                            .into_iter()
-                            .map(|i| &self.fewshot_docs[i])
-                            .filter(|example| !drop_eval_doc || *example != doc)
-                            .take(self.num_fewshot)
-                            .collect()
-                    };
-                    for example in picked {
-                        prefix.push_str(&self.labeled_example(example, doc_id)?);
-                    }
-                }
+                let prefix = prefixes.next_prefix(self, doc_id)?;
                 let choices = self.doc_to_choice(doc, doc_id)?;
                 let target = self.resolve("doc_to_target", doc, doc_id)?;
                 let (requests, gold) = match self.doc_to_text(doc, doc_id)? {
@@ -300,6 +341,78 @@ impl Task {
             .collect()
     }
 
+    /// A generation task's answer filters (`filter_list`), in file order.
+    pub fn answer_filters(&self) -> &[AnswerFilter] {
+        &self.filters
+    }
+
+    /// A generation task's `exact_match` score of an extracted answer against its target.
+    pub fn exact_match(&self, answer: &str, target: &str) -> f64 {
+        self.exact_match
+            .as_ref()
+            .map_or(0.0, |metric| metric.score(answer, target))
+    }
+
+    /// The request kind of the task.
+    pub fn output_type(&self) -> OutputType {
+        self.loaded.config.output_type.unwrap_or_default()
+    }
+
+    /// Renders the first `limit` documents of a `generate_until` task into generation
+    /// requests: description, few-shot examples (each question, target delimiter, answer,
+    /// few-shot delimiter) and the question, with the task's `generation_kwargs`.
+    pub fn generate_docs(&self, limit: Option<usize>) -> Result<Vec<GenerateDoc>, TaskError> {
+        if self.output_type() != OutputType::GenerateUntil {
+            return Err(self
+                .loaded
+                .field_error("output_type", "this is not a generate_until task"));
+        }
+        let settings = GenerationSettings::from_config(&self.loaded)?;
+        let count = limit.map_or(self.docs.len(), |l| l.min(self.docs.len()));
+        let mut prefixes = self.fewshot_prefixes();
+        (0..count)
+            .map(|doc_id| {
+                let doc = &self.docs[doc_id];
+                let prefix = prefixes.next_prefix(self, doc_id)?;
+                let question = match self.doc_to_text(doc, doc_id)? {
+                    DocText::Prompt(text) => text,
+                    DocText::ChoiceIndex(index) => index.to_string(),
+                };
+                let target = self.resolve("doc_to_target", doc, doc_id)?;
+                Ok(GenerateDoc {
+                    doc_id,
+                    doc: doc.clone(),
+                    request: GenerateRequest {
+                        prompt: prefix + &question,
+                        until: settings.until.clone(),
+                        max_gen_toks: settings.max_gen_toks,
+                        sampling: settings.sampling,
+                    },
+                    generation_kwargs: settings.as_logged.clone(),
+                    target: value_text(&target),
+                })
+            })
+            .collect()
+    }
+
+    fn fewshot_prefixes(&self) -> FewshotPrefixes {
+        let config = &self.loaded.config;
+        FewshotPrefixes {
+            rng: PyRandom::new(FEWSHOT_SEED),
+            // lm-eval (0.4.12) leaves the evaluated document out of its examples only
+            // when `fewshot_split` equals `test_split`, both unset included; it then
+            // draws one example more and drops the document. The `first_n` sampler
+            // takes the split's first examples and never drops.
+            drop_eval_doc: config.fewshot_split == config.test_split,
+            first_n: config
+                .fewshot_config
+                .as_ref()
+                .and_then(|c| c.get("sampler"))
+                .and_then(serde_yaml::Value::as_str)
+                == Some("first_n"),
+        }
+    }
+
     fn target_delimiter(&self) -> String {
         self.loaded
             .config
@@ -320,8 +433,24 @@ impl Task {
     /// delimiter, answer, few-shot delimiter. In multiple-input tasks the question is
     /// the right choice and the answer is the target text.
     fn labeled_example(&self, example: &Value, doc_id: usize) -> Result<String, TaskError> {
-        let choices = self.doc_to_choice(example, doc_id)?;
         let target = self.resolve("doc_to_target", example, doc_id)?;
+        if self.loaded.config.doc_to_choice.is_none() {
+            // Generation tasks: the target is the answer text (the first of a list).
+            let answer = match &target {
+                Value::Array(items) => items.first().map(value_text).unwrap_or_default(),
+                other => value_text(other),
+            };
+            let question = match self.doc_to_text(example, doc_id)? {
+                DocText::Prompt(text) => text,
+                DocText::ChoiceIndex(index) => index.to_string(),
+            };
+            return Ok(format!(
+                "{question}{}{answer}{}",
+                self.target_delimiter(),
+                self.fewshot_delimiter()
+            ));
+        }
+        let choices = self.doc_to_choice(example, doc_id)?;
         let (question, answer) = match self.doc_to_text(example, doc_id)? {
             DocText::Prompt(text) => {
                 let gold = self.gold_index(&target, doc_id, &choices)?;

@@ -1,5 +1,6 @@
 //! In-process GGUF models on llama.cpp.
 
+mod generate;
 mod packed;
 mod score;
 mod sequential;
@@ -20,7 +21,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use yardstick_core::{
-    sha256_file, LoglikelihoodRequest, LoglikelihoodResponse, ModelFingerprint, TokenId,
+    sha256_file, GenerateRequest, GenerateResponse, LoglikelihoodRequest, LoglikelihoodResponse,
+    ModelFingerprint, TokenId,
 };
 
 /// llama.cpp's process-wide state; initialised once, with its logging silenced.
@@ -71,6 +73,10 @@ pub struct SessionOptions {
     pub mode: ScoringMode,
     /// Use llama.cpp's flash-attention kernels.
     pub flash_attention: bool,
+    /// Sequences generated together (each in its own KV stream).
+    pub generation_sequences: u32,
+    /// KV cells of each generated sequence (prompt and generated tokens).
+    pub generation_cells: u32,
 }
 
 impl Default for SessionOptions {
@@ -82,6 +88,8 @@ impl Default for SessionOptions {
             threads: None,
             mode: ScoringMode::SharedPrefix,
             flash_attention: false,
+            generation_sequences: 8,
+            generation_cells: 2048,
         }
     }
 }
@@ -209,6 +217,26 @@ impl GgufModel {
 
     /// Opens an inference session (a llama.cpp context with its KV cache).
     pub fn session(&self, options: SessionOptions) -> Result<GgufSession<'_>, ModelError> {
+        let context =
+            self.new_context(&options, options.context_cells, options.max_sequences, true)?;
+        Ok(GgufSession {
+            model: self,
+            context,
+            generation: None,
+            options,
+        })
+    }
+
+    /// A llama.cpp context. A unified KV cache lets all sequences share the cells (what
+    /// scoring needs); a split one gives every sequence its own stream of `cells /
+    /// sequences` cells, so each is attended exactly as if it were alone.
+    fn new_context(
+        &self,
+        options: &SessionOptions,
+        cells: u32,
+        sequences: u32,
+        unified: bool,
+    ) -> Result<LlamaContext<'_>, ModelError> {
         let threads = options.threads.unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -216,25 +244,19 @@ impl GgufModel {
         });
         let threads = i32::try_from(threads).unwrap_or(1);
         let params = LlamaContextParams::default()
-            .with_n_ctx(NonZeroU32::new(options.context_cells))
+            .with_n_ctx(NonZeroU32::new(cells))
             .with_n_batch(options.batch_tokens)
             .with_n_ubatch(options.batch_tokens)
-            .with_n_seq_max(options.max_sequences)
+            .with_n_seq_max(sequences)
             .with_n_threads(threads)
             .with_n_threads_batch(threads)
-            .with_kv_unified(true)
+            .with_kv_unified(unified)
             .with_swa_full(true)
             .with_no_perf(true)
             .with_flash_attention_policy(i32::from(options.flash_attention));
-        let context = self
-            .model
+        self.model
             .new_context(llama_backend()?, params)
-            .map_err(|e| ModelError::Init(e.to_string()))?;
-        Ok(GgufSession {
-            model: self,
-            context,
-            options,
-        })
+            .map_err(|e| ModelError::Init(e.to_string()))
     }
 }
 
@@ -264,6 +286,8 @@ fn check_gguf_magic(path: &Path) -> Result<(), ModelError> {
 pub struct GgufSession<'m> {
     model: &'m GgufModel,
     context: LlamaContext<'m>,
+    /// Generation's own context (one KV stream per sequence), made on first use.
+    generation: Option<LlamaContext<'m>>,
     options: SessionOptions,
 }
 
@@ -308,6 +332,30 @@ impl GgufSession<'_> {
 }
 
 impl Backend for GgufSession<'_> {
+    fn generate(
+        &mut self,
+        requests: &[GenerateRequest],
+    ) -> Result<Vec<GenerateResponse>, ModelError> {
+        let sequences = self.options.generation_sequences.max(1);
+        if self.generation.is_none() {
+            let cells = self.options.generation_cells.saturating_mul(sequences);
+            self.generation =
+                Some(
+                    self.model
+                        .new_context(&self.options, cells, sequences, false)?,
+                );
+        }
+        let Some(context) = self.generation.as_mut() else {
+            return Err(ModelError::Init("no generation context".into()));
+        };
+        let limits = generate::GenerateLimits {
+            cells: self.options.generation_cells as usize,
+            batch_tokens: context.n_batch() as usize,
+            sequences: sequences as usize,
+        };
+        generate::run_generate(self.model, context, requests, limits)
+    }
+
     fn name(&self) -> &str {
         &self.model.name
     }
