@@ -1,0 +1,150 @@
+//! The built-in tasks render the very requests lm-evaluation-harness renders: for the
+//! first 50 documents of every task, 0-shot and 5-shot, each context and continuation is
+//! compared byte for byte with `tests/fixtures/prompts/lm_eval-prompts.jsonl.gz`, which
+//! `scripts/parity/dump_prompts.py` made with lm-eval 0.4.12 from its own task files.
+//!
+//! ARC, HellaSwag and WinoGrande have no train split in the shared data, so (as the
+//! fixture script did) this test writes one: a copy of the validation split.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use yardstick_tasks::{DataDir, Task, TaskRegistry};
+
+fn shared_data() -> PathBuf {
+    let dir = std::env::var_os("YARDSTICK_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
+        });
+    assert!(
+        dir.join("hf/cais/mmlu").exists() && dir.join("hellaswag").exists(),
+        "benchmark data not found at {}; set YARDSTICK_DATA_DIR",
+        dir.display()
+    );
+    dir
+}
+
+fn fixture() -> (Value, Vec<Value>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/prompts/lm_eval-prompts.jsonl.gz");
+    let file = std::fs::File::open(&path)
+        .unwrap_or_else(|e| panic!("prompt fixture {} missing: {e}", path.display()));
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_string(&mut text)
+        .unwrap();
+    let mut lines = text.lines().map(|l| serde_json::from_str(l).unwrap());
+    let header = lines.next().unwrap();
+    (header, lines.collect())
+}
+
+fn link(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(from, to).unwrap();
+}
+
+/// The shared data, plus train splits copied from validation.
+fn data_with_train_splits(dir: &Path) -> DataDir {
+    let shared = shared_data();
+    link(&shared.join("hf/cais"), &dir.join("hf/cais"));
+    link(&shared.join("hf/truthfulqa"), &dir.join("hf/truthfulqa"));
+    for config in ["ARC-Easy", "ARC-Challenge"] {
+        let from = shared.join("hf/allenai/ai2_arc").join(config);
+        let to = dir.join("hf/allenai/ai2_arc").join(config);
+        link(&from.join("test.jsonl"), &to.join("test.jsonl"));
+        link(&from.join("validation.jsonl"), &to.join("validation.jsonl"));
+        std::fs::copy(from.join("validation.jsonl"), to.join("train.jsonl")).unwrap();
+    }
+    let hellaswag = shared.join("hellaswag/hellaswag_val.jsonl.gz");
+    link(&hellaswag, &dir.join("hellaswag/hellaswag_val.jsonl.gz"));
+    let mut validation = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&hellaswag).unwrap())
+        .read_to_end(&mut validation)
+        .unwrap();
+    std::fs::write(dir.join("hellaswag/hellaswag_train.jsonl"), validation).unwrap();
+    let winogrande = shared.join("winogrande/dev.jsonl");
+    link(&winogrande, &dir.join("winogrande/dev.jsonl"));
+    std::fs::copy(&winogrande, dir.join("winogrande/train_xl.jsonl")).unwrap();
+    DataDir::new(Some(dir.to_owned()))
+}
+
+fn as_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[test]
+fn first_50_documents_render_as_lm_eval_renders_them() {
+    let (header, records) = fixture();
+    assert_eq!(header["lm_eval"], "0.4.12", "fixture header: {header}");
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_with_train_splits(dir.path());
+    let registry = TaskRegistry::builtin().unwrap();
+
+    let mut groups: BTreeMap<(String, u64), Vec<&Value>> = BTreeMap::new();
+    for record in &records {
+        let key = (
+            record["task"].as_str().unwrap().to_owned(),
+            record["num_fewshot"].as_u64().unwrap(),
+        );
+        groups.entry(key).or_default().push(record);
+    }
+    let tasks: std::collections::BTreeSet<&str> = groups.keys().map(|(t, _)| t.as_str()).collect();
+    assert!(
+        tasks.len() >= 63,
+        "fixture covers only {} tasks",
+        tasks.len()
+    );
+
+    let mut mismatches = Vec::new();
+    for ((name, shots), expected) in &groups {
+        let task = Task::load(registry.load(name).unwrap(), &data, Some(*shots as usize))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            task.num_fewshot() as u64,
+            expected[0]["effective_num_fewshot"].as_u64().unwrap(),
+            "{name} {shots}-shot"
+        );
+        let docs = task.multiple_choice_docs(Some(expected.len())).unwrap();
+        assert_eq!(docs.len(), expected.len(), "{name}");
+        for (doc, record) in docs.iter().zip(expected) {
+            assert_eq!(doc.doc_id as u64, record["doc_id"].as_u64().unwrap());
+            let arguments: Vec<(String, String)> = record["arguments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|pair| (as_text(&pair[0]), as_text(&pair[1])))
+                .collect();
+            let ours: Vec<(String, String)> = doc
+                .requests
+                .iter()
+                .map(|r| (r.context.clone(), r.continuation.clone()))
+                .collect();
+            if ours != arguments
+                || doc.gold as u64 != record["gold"].as_u64().unwrap()
+                || doc.target != as_text(&record["target"])
+            {
+                mismatches.push(format!(
+                    "{name} {shots}-shot doc {}:\n  ours:   {:?} gold {} target {:?}\n  lm-eval: {:?} gold {} target {}",
+                    doc.doc_id, ours.first(), doc.gold, doc.target,
+                    arguments.first(), record["gold"], record["target"]
+                ));
+            }
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} documents differ from lm-eval; first ones:\n{}",
+        mismatches.len(),
+        mismatches
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
