@@ -28,6 +28,8 @@ pub enum Command {
 pub enum BenchCommand {
     /// Multiple-choice scoring throughput against llama.cpp's raw prefill.
     Scoring(BenchScoringArgs),
+    /// Generation throughput at batch 1 and batch N against llama.cpp's greedy loop.
+    Generate(BenchGenerateArgs),
 }
 
 /// Where the benchmark data and extra task files are.
@@ -125,6 +127,29 @@ pub struct BenchScoringArgs {
     /// Documents to score.
     #[arg(long, default_value_t = 300)]
     pub limit: usize,
+    /// Print as a table or as JSON.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchGenerateArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The generation task whose prompts are used (0-shot).
+    #[arg(long, default_value = "gsm8k")]
+    pub task: String,
+    /// Prompts to generate from.
+    #[arg(long, default_value_t = 16)]
+    pub limit: usize,
+    /// Tokens to generate per prompt (fewer where the model ends the text).
+    #[arg(long, default_value_t = 128)]
+    pub tokens: usize,
+    /// Sequences per decode call in the batched run.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
     /// Print as a table or as JSON.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,

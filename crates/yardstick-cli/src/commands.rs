@@ -1,6 +1,6 @@
 use crate::args::{
-    BenchCommand, BenchScoringArgs, Cli, Command, DataArgs, ModelArgs, OutputFormat, RunArgs,
-    ScoringArg, TasksArgs,
+    BenchCommand, BenchGenerateArgs, BenchScoringArgs, Cli, Command, DataArgs, ModelArgs,
+    OutputFormat, RunArgs, ScoringArg, TasksArgs,
 };
 use crate::table;
 use anyhow::{Context, Result};
@@ -16,6 +16,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Run(args) => run(args),
         Command::Tasks(args) => tasks(args),
         Command::Bench(BenchCommand::Scoring(args)) => bench_scoring(args),
+        Command::Bench(BenchCommand::Generate(args)) => bench_generate(args),
         Command::Sandbox(args) => crate::sandbox::run(args),
     }
 }
@@ -136,6 +137,28 @@ fn tasks(args: TasksArgs) -> Result<()> {
                 println!("{name}");
             }
         }
+    }
+    Ok(())
+}
+
+fn bench_generate(args: BenchGenerateArgs) -> Result<()> {
+    let (tasks, _) = load_tasks(std::slice::from_ref(&args.task), &args.data, Some(0))?;
+    let prompts: Vec<String> = tasks[0]
+        .generate_docs(Some(args.limit))?
+        .into_iter()
+        .map(|d| d.request.prompt)
+        .collect();
+    anyhow::ensure!(!prompts.is_empty(), "task {} has no documents", args.task);
+    let (model, spec) = load_model(&args.model)?;
+    let options = session_options(&args.model);
+    let report =
+        bench::generation_benchmark(&model, &prompts, args.tokens, args.batch.max(1), options)?;
+    match args.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Table => print!(
+            "{}",
+            table::generation_bench_table(&report, &spec, &args.task)
+        ),
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Plain-text tables for the terminal.
 
 use serde_json::{json, Value};
-use yardstick_engine::bench::ScoringBenchmark;
+use yardstick_engine::bench::{GenerationBenchmark, ScoringBenchmark};
 use yardstick_engine::RunOutcome;
 
 fn fmt_value(x: f64) -> String {
@@ -144,5 +144,27 @@ pub fn bench_table(
         "\nmax |shared-prefix - plain| log-likelihood: {:.2e}\nmax |packed - plain| log-likelihood: {:.2e}\n",
         report.max_shared_vs_plain, report.max_packed_vs_plain
     ));
+    out
+}
+
+/// The generation benchmark as a table, with each run's ratio to llama.cpp's loop.
+pub fn generation_bench_table(report: &GenerationBenchmark, model: &str, task: &str) -> String {
+    let peer = report.raw_decode.tokens_per_second;
+    let mut out = format!(
+        "model {model}, task {task}: {} prompts, up to {} tokens each, greedy\n\n",
+        report.prompts, report.max_tokens
+    );
+    out.push_str("| Run | Seconds | Generated tokens | Tokens/s | vs llama.cpp |\n");
+    out.push_str("| --- | --- | --- | --- | --- |\n");
+    for m in [&report.raw_decode, &report.batch_one, &report.batched] {
+        out.push_str(&format!(
+            "| {} | {:.2} | {} | {:.1} | {:.2}x |\n",
+            m.label,
+            m.seconds,
+            m.tokens,
+            m.tokens_per_second,
+            m.tokens_per_second / peer
+        ));
+    }
     out
 }

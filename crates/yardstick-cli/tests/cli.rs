@@ -50,6 +50,7 @@ fn every_subcommand_has_help() {
         vec!["tasks", "--help"],
         vec!["bench", "--help"],
         vec!["bench", "scoring", "--help"],
+        vec!["bench", "generate", "--help"],
     ] {
         let output = yardstick().args(&args).output().unwrap();
         let (stdout, _) = text(&output);

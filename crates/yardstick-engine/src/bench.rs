@@ -4,7 +4,7 @@
 use crate::EngineError;
 use serde::Serialize;
 use std::time::{Duration, Instant};
-use yardstick_core::{LoglikelihoodRequest, TokenId};
+use yardstick_core::{GenerateRequest, LoglikelihoodRequest, Sampling, TokenId};
 use yardstick_models::{Backend, GgufModel, ScoringMode, SessionOptions};
 use yardstick_tasks::MultipleChoiceDoc;
 
@@ -166,4 +166,83 @@ fn prefill_text(model: &GgufModel, docs: &[MultipleChoiceDoc], length: usize) ->
         }
     }
     tokens
+}
+
+/// The generation benchmark's figures: generated tokens per second (prompt processing
+/// included on every side) for llama.cpp's plain one-sequence greedy loop and for
+/// yardstick's generator with one and with several sequences per decode call.
+#[derive(Debug, Clone, Serialize)]
+pub struct GenerationBenchmark {
+    /// Prompts generated from.
+    pub prompts: usize,
+    /// Token budget per prompt.
+    pub max_tokens: usize,
+    /// Sequences per decode call in the batched run.
+    pub batch: usize,
+    /// llama.cpp's greedy loop, one prompt after another (the peer).
+    pub raw_decode: Measurement,
+    /// yardstick, one sequence at a time.
+    pub batch_one: Measurement,
+    /// yardstick, `batch` sequences per decode call.
+    pub batched: Measurement,
+}
+
+/// Runs the generation benchmark on `prompts` (greedy, no stop strings).
+pub fn generation_benchmark(
+    model: &GgufModel,
+    prompts: &[String],
+    max_tokens: usize,
+    batch: usize,
+    options: SessionOptions,
+) -> Result<GenerationBenchmark, EngineError> {
+    let requests: Vec<GenerateRequest> = prompts
+        .iter()
+        .map(|prompt| GenerateRequest {
+            prompt: prompt.clone(),
+            until: Vec::new(),
+            max_gen_toks: max_tokens,
+            sampling: Sampling::Greedy,
+        })
+        .collect();
+    let mut raw = model.session(options.clone())?;
+    // Warm-up: page the weights in.
+    raw.raw_decode(&prompts[0], 4.min(max_tokens))?;
+    let mut raw_tokens = 0;
+    let mut raw_elapsed = Duration::ZERO;
+    for prompt in prompts {
+        let (tokens, elapsed) = raw.raw_decode(prompt, max_tokens)?;
+        raw_tokens += tokens;
+        raw_elapsed += elapsed;
+    }
+    drop(raw);
+    let run = |sequences: usize, label: &str| -> Result<Measurement, EngineError> {
+        let mut session = model.session(SessionOptions {
+            generation_sequences: sequences as u32,
+            ..options.clone()
+        })?;
+        let start = Instant::now();
+        let out = session.generate(&requests)?;
+        let tokens = out.iter().map(|r| r.tokens.len()).sum();
+        Ok(Measurement::new(
+            label,
+            start.elapsed(),
+            tokens,
+            prompts.len(),
+        ))
+    };
+    let batch_one = run(1, "yardstick, 1 sequence")?;
+    let batched = run(batch, &format!("yardstick, {batch} sequences"))?;
+    Ok(GenerationBenchmark {
+        prompts: prompts.len(),
+        max_tokens,
+        batch,
+        raw_decode: Measurement::new(
+            "llama.cpp greedy loop",
+            raw_elapsed,
+            raw_tokens,
+            prompts.len(),
+        ),
+        batch_one,
+        batched,
+    })
 }

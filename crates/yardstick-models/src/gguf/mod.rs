@@ -331,6 +331,75 @@ impl GgufSession<'_> {
     }
 }
 
+impl GgufSession<'_> {
+    /// llama.cpp's plain greedy loop on one sequence: the prompt in batch-sized calls, then
+    /// one token per call (first argmax) until `max_tokens` or an end-of-generation token.
+    /// Returns the tokens generated and the time taken; the peer a generator is measured
+    /// against.
+    pub fn raw_decode(
+        &mut self,
+        prompt: &str,
+        max_tokens: usize,
+    ) -> Result<(usize, Duration), ModelError> {
+        let tokens = self.model.encode(prompt);
+        if tokens.is_empty() || tokens.len() + max_tokens > self.context.n_ctx() as usize {
+            return Err(ModelError::BadRequest(
+                "prompt empty or too long for raw decode".into(),
+            ));
+        }
+        score::clear_sequences(&mut self.context)?;
+        let decode_error = |e: llama_cpp_2::DecodeError| ModelError::Decode(e.to_string());
+        let add_error =
+            |e: llama_cpp_2::llama_batch::BatchAddError| ModelError::Decode(e.to_string());
+        let chunk = self.context.n_batch() as usize;
+        let mut batch = llama_cpp_2::llama_batch::LlamaBatch::new(chunk, 1);
+        let start = Instant::now();
+        let mut last_row = 0;
+        for (index, piece) in tokens.chunks(chunk).enumerate() {
+            batch.clear();
+            for (offset, &token) in piece.iter().enumerate() {
+                let position = index * chunk + offset;
+                let last = position + 1 == tokens.len();
+                batch
+                    .add(token, position as i32, &[0], last)
+                    .map_err(add_error)?;
+                if last {
+                    last_row = offset as i32;
+                }
+            }
+            self.context.decode(&mut batch).map_err(decode_error)?;
+        }
+        let vocab = self.model.model.vocab();
+        let mut generated = 0;
+        let mut position = tokens.len();
+        let mut row = last_row;
+        while generated < max_tokens {
+            let logits = self.context.get_logits_ith(row);
+            let mut best = 0;
+            for (index, &value) in logits.iter().enumerate() {
+                if value > logits[best] {
+                    best = index;
+                }
+            }
+            let token = LlamaToken(best as i32);
+            if vocab.is_eog(token) {
+                break;
+            }
+            generated += 1;
+            batch.clear();
+            batch
+                .add(token, position as i32, &[0], true)
+                .map_err(add_error)?;
+            self.context.decode(&mut batch).map_err(decode_error)?;
+            position += 1;
+            row = 0;
+        }
+        let elapsed = start.elapsed();
+        score::clear_sequences(&mut self.context)?;
+        Ok((generated, elapsed))
+    }
+}
+
 impl Backend for GgufSession<'_> {
     fn generate(
         &mut self,
