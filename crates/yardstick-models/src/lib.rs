@@ -8,6 +8,8 @@
 //! decoded once, and decodes in the shapes a one-sequence-at-a-time reference uses, so
 //! its log-likelihoods equal llama-cpp-python's bit for bit where llama.cpp does not
 //! repack the weights ([`ScoringMode`] has the details and a packed mode for GPUs).
+//! It generates text incrementally on the KV cache, several sequences per decode call,
+//! each in its own KV stream so that batched output equals one-at-a-time output.
 //!
 //! A model is named on the command line by a [`ModelSpec`] such as `gguf:model.gguf`.
 //!
