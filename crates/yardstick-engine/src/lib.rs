@@ -8,7 +8,7 @@
 //! boundaries never move, its numbers equal an uninterrupted run's. At the end it writes
 //! lm-evaluation-harness's results JSON and per-sample JSONL.
 //!
-//! [`bench`] measures scoring throughput against llama.cpp's raw prefill, and generation
+//! [`bench`](mod@bench) measures scoring throughput against llama.cpp's raw prefill, and generation
 //! throughput against llama.cpp's plain greedy loop.
 
 pub mod bench;
