@@ -139,7 +139,7 @@ pub(super) fn run_generate(
 
 /// Decodes a prompt into sequence `seq` from position 0 in batch-sized calls; returns the
 /// row holding the last token's logits.
-fn prefill(
+pub(super) fn prefill(
     context: &mut LlamaContext<'_>,
     prompt: &[LlamaToken],
     seq: i32,
@@ -194,7 +194,7 @@ fn sampler_for(sampling: &Sampling) -> Option<LlamaSampler> {
 }
 
 /// The first token among the largest logits.
-fn argmax(logits: &[f32]) -> usize {
+pub(super) fn argmax(logits: &[f32]) -> usize {
     let mut best = 0;
     for (index, &value) in logits.iter().enumerate() {
         if value > logits[best] {

@@ -352,36 +352,15 @@ impl GgufSession<'_> {
         let add_error =
             |e: llama_cpp_2::llama_batch::BatchAddError| ModelError::Decode(e.to_string());
         let chunk = self.context.n_batch() as usize;
-        let mut batch = llama_cpp_2::llama_batch::LlamaBatch::new(chunk, 1);
         let start = Instant::now();
-        let mut last_row = 0;
-        for (index, piece) in tokens.chunks(chunk).enumerate() {
-            batch.clear();
-            for (offset, &token) in piece.iter().enumerate() {
-                let position = index * chunk + offset;
-                let last = position + 1 == tokens.len();
-                batch
-                    .add(token, position as i32, &[0], last)
-                    .map_err(add_error)?;
-                if last {
-                    last_row = offset as i32;
-                }
-            }
-            self.context.decode(&mut batch).map_err(decode_error)?;
-        }
+        let last_row = generate::prefill(&mut self.context, &tokens, 0, chunk)?;
+        let mut batch = llama_cpp_2::llama_batch::LlamaBatch::new(1, 1);
         let vocab = self.model.model.vocab();
         let mut generated = 0;
         let mut position = tokens.len();
         let mut row = last_row;
         while generated < max_tokens {
-            let logits = self.context.get_logits_ith(row);
-            let mut best = 0;
-            for (index, &value) in logits.iter().enumerate() {
-                if value > logits[best] {
-                    best = index;
-                }
-            }
-            let token = LlamaToken(best as i32);
+            let token = LlamaToken(generate::argmax(self.context.get_logits_ith(row)) as i32);
             if vocab.is_eog(token) {
                 break;
             }
