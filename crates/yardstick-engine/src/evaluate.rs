@@ -209,8 +209,48 @@ fn progress_bar(total: usize, task: &TaskName, enabled: bool) -> ProgressBar {
     bar
 }
 
-/// Scores every chunk of `docs` that the store does not hold yet; returns how many
-/// documents were computed.
+/// Runs `compute` on the documents of every fixed-size chunk of `docs` that the store
+/// does not hold yet and stores what it returns, one transaction per chunk; returns how
+/// many documents were computed. Chunk boundaries never move, so a resumed run batches
+/// exactly as an uninterrupted one.
+fn fill_missing<D>(
+    docs: &[D],
+    doc_id: impl Fn(&D) -> usize,
+    task: &Task,
+    store: &mut Store,
+    key: &ItemKey,
+    options: &EvalOptions,
+    mut compute: impl FnMut(&[&D]) -> Result<Vec<StoredItem>, EngineError>,
+) -> Result<usize, EngineError> {
+    let stored = store.stored_doc_ids(key)?;
+    let bar = progress_bar(docs.len(), task.name(), options.progress);
+    let mut computed = 0;
+    for chunk in docs.chunks(options.chunk_docs.max(1)) {
+        let missing: Vec<&D> = chunk
+            .iter()
+            .filter(|d| !stored.contains(&doc_id(d)))
+            .collect();
+        if !missing.is_empty() {
+            let items = compute(&missing)?;
+            store.insert_items(key, &items)?;
+            computed += items.len();
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(computed)
+}
+
+/// A backend must answer every request it is asked.
+fn check_response_count(asked: usize, got: usize) -> Result<(), EngineError> {
+    if asked == got {
+        Ok(())
+    } else {
+        Err(EngineError::ResponseCount { asked, got })
+    }
+}
+
+/// Scores every multiple-choice document the store does not hold yet.
 fn score_missing(
     backend: &mut dyn Backend,
     task: &Task,
@@ -219,53 +259,40 @@ fn score_missing(
     key: &ItemKey,
     options: &EvalOptions,
 ) -> Result<usize, EngineError> {
-    let stored = store.stored_doc_ids(key)?;
-    let bar = progress_bar(docs.len(), task.name(), options.progress);
-    let mut computed = 0;
-    for chunk in docs.chunks(options.chunk_docs.max(1)) {
-        let missing: Vec<&MultipleChoiceDoc> = chunk
-            .iter()
-            .filter(|d| !stored.contains(&d.doc_id))
-            .collect();
-        if missing.is_empty() {
-            bar.inc(chunk.len() as u64);
-            continue;
-        }
-        let requests: Vec<LoglikelihoodRequest> = missing
-            .iter()
-            .flat_map(|d| d.requests.iter().cloned())
-            .collect();
-        let responses = backend.loglikelihood(&requests)?;
-        if responses.len() != requests.len() {
-            return Err(EngineError::ResponseCount {
-                asked: requests.len(),
-                got: responses.len(),
-            });
-        }
-        let mut offset = 0;
-        let items = missing
-            .iter()
-            .map(|doc| {
-                let answers = &responses[offset..offset + doc.requests.len()];
-                offset += doc.requests.len();
-                let lls: Vec<f64> = answers.iter().map(|r| r.logprob.0).collect();
-                let metrics = doc_metrics(task, doc, &lls)?;
-                Ok(StoredItem::new(
-                    doc.doc_id,
-                    multiple_choice_record(doc, answers, &metrics),
-                ))
-            })
-            .collect::<Result<Vec<_>, EngineError>>()?;
-        store.insert_items(key, &items)?;
-        computed += items.len();
-        bar.inc(chunk.len() as u64);
-    }
-    bar.finish_and_clear();
-    Ok(computed)
+    fill_missing(
+        docs,
+        |d| d.doc_id,
+        task,
+        store,
+        key,
+        options,
+        |missing| {
+            let requests: Vec<LoglikelihoodRequest> = missing
+                .iter()
+                .flat_map(|d| d.requests.iter().cloned())
+                .collect();
+            let responses = backend.loglikelihood(&requests)?;
+            check_response_count(requests.len(), responses.len())?;
+            let mut offset = 0;
+            missing
+                .iter()
+                .map(|doc| {
+                    let answers = &responses[offset..offset + doc.requests.len()];
+                    offset += doc.requests.len();
+                    let lls: Vec<f64> = answers.iter().map(|r| r.logprob.0).collect();
+                    let metrics = doc_metrics(task, doc, &lls)?;
+                    Ok(StoredItem::new(
+                        doc.doc_id,
+                        multiple_choice_record(doc, answers, &metrics),
+                    ))
+                })
+                .collect()
+        },
+    )
 }
 
-/// Generates for every chunk of `docs` that the store does not hold yet, extracts each
-/// filter's answer and scores it; returns how many documents were computed.
+/// Generates for every document the store does not hold yet, extracting each filter's
+/// answer and scoring it.
 fn generate_missing(
     backend: &mut dyn Backend,
     task: &Task,
@@ -274,38 +301,27 @@ fn generate_missing(
     key: &ItemKey,
     options: &EvalOptions,
 ) -> Result<usize, EngineError> {
-    let stored = store.stored_doc_ids(key)?;
-    let bar = progress_bar(docs.len(), task.name(), options.progress);
-    let mut computed = 0;
-    for chunk in docs.chunks(options.chunk_docs.max(1)) {
-        let missing: Vec<&GenerateDoc> = chunk
-            .iter()
-            .filter(|d| !stored.contains(&d.doc_id))
-            .collect();
-        if !missing.is_empty() {
+    fill_missing(
+        docs,
+        |d| d.doc_id,
+        task,
+        store,
+        key,
+        options,
+        |missing| {
             let requests: Vec<GenerateRequest> =
                 missing.iter().map(|d| d.request.clone()).collect();
             let responses = backend.generate(&requests)?;
-            if responses.len() != requests.len() {
-                return Err(EngineError::ResponseCount {
-                    asked: requests.len(),
-                    got: responses.len(),
-                });
-            }
-            let items: Vec<StoredItem> = missing
+            check_response_count(requests.len(), responses.len())?;
+            Ok(missing
                 .iter()
                 .zip(&responses)
                 .map(|(doc, response)| {
                     StoredItem::new(doc.doc_id, generation_record(task, doc, response))
                 })
-                .collect();
-            store.insert_items(key, &items)?;
-            computed += items.len();
-        }
-        bar.inc(chunk.len() as u64);
-    }
-    bar.finish_and_clear();
-    Ok(computed)
+                .collect())
+        },
+    )
 }
 
 /// A document's metric values, in `metric_list` order: lm-eval's multiple-choice

@@ -179,8 +179,27 @@ impl AnswerFilter {
     }
 }
 
+/// What a `generate_until` task file says about generating and scoring, read once when
+/// the task loads.
+#[derive(Debug, Clone)]
+pub(crate) struct GenerationSpec {
+    pub settings: GenerationSettings,
+    pub filters: Vec<AnswerFilter>,
+    pub exact_match: ExactMatch,
+}
+
+impl GenerationSpec {
+    pub(crate) fn from_config(loaded: &LoadedConfig) -> Result<Self, TaskError> {
+        Ok(Self {
+            settings: GenerationSettings::from_config(loaded)?,
+            filters: AnswerFilter::from_config(loaded)?,
+            exact_match: exact_match_of(loaded)?,
+        })
+    }
+}
+
 /// The `exact_match` entry of a task's `metric_list`, with its options.
-pub(crate) fn exact_match_of(loaded: &LoadedConfig) -> Result<ExactMatch, TaskError> {
+fn exact_match_of(loaded: &LoadedConfig) -> Result<ExactMatch, TaskError> {
     let spec = loaded
         .config
         .metric_list

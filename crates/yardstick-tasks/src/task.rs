@@ -2,14 +2,13 @@
 
 use crate::config::{LoadedConfig, OutputType};
 use crate::dataset::DataDir;
-use crate::generation::{exact_match_of, AnswerFilter, GenerateDoc, GenerationSettings};
+use crate::generation::{AnswerFilter, GenerateDoc, GenerationSpec};
 use crate::hooks::{self, Hook};
 use crate::pyrandom::PyRandom;
 use crate::template::Templates;
 use crate::TaskError;
 use serde_json::Value;
 use yardstick_core::{sha256_hex, GenerateRequest, LoglikelihoodRequest, TaskName};
-use yardstick_metrics::ExactMatch;
 
 /// Metrics yardstick computes, per output type (also lm-eval's defaults when a task
 /// names none).
@@ -44,8 +43,7 @@ pub struct Task {
     fewshot_docs: Vec<Value>,
     num_fewshot: usize,
     hooks: TaskHooks,
-    filters: Vec<AnswerFilter>,
-    exact_match: Option<ExactMatch>,
+    generation: Option<GenerationSpec>,
     templates: Templates,
 }
 
@@ -179,14 +177,10 @@ impl Task {
                 ),
             ));
         }
-        let (filters, exact_match) = if output_type == OutputType::GenerateUntil {
-            GenerationSettings::from_config(&loaded)?;
-            (
-                AnswerFilter::from_config(&loaded)?,
-                Some(exact_match_of(&loaded)?),
-            )
+        let generation = if output_type == OutputType::GenerateUntil {
+            Some(GenerationSpec::from_config(&loaded)?)
         } else {
-            (Vec::new(), None)
+            None
         };
         let hooks = TaskHooks::resolve(&loaded)?;
         let docs = hooks.process_docs(&name, data.load_split(&name, &loaded, &eval_split)?)?;
@@ -216,8 +210,7 @@ impl Task {
             fewshot_docs,
             num_fewshot,
             hooks,
-            filters,
-            exact_match,
+            generation,
             templates: Templates::new(),
         })
     }
@@ -343,14 +336,14 @@ impl Task {
 
     /// A generation task's answer filters (`filter_list`), in file order.
     pub fn answer_filters(&self) -> &[AnswerFilter] {
-        &self.filters
+        self.generation.as_ref().map_or(&[], |g| &g.filters)
     }
 
     /// A generation task's `exact_match` score of an extracted answer against its target.
     pub fn exact_match(&self, answer: &str, target: &str) -> f64 {
-        self.exact_match
+        self.generation
             .as_ref()
-            .map_or(0.0, |metric| metric.score(answer, target))
+            .map_or(0.0, |g| g.exact_match.score(answer, target))
     }
 
     /// The request kind of the task.
@@ -362,12 +355,11 @@ impl Task {
     /// requests: description, few-shot examples (each question, target delimiter, answer,
     /// few-shot delimiter) and the question, with the task's `generation_kwargs`.
     pub fn generate_docs(&self, limit: Option<usize>) -> Result<Vec<GenerateDoc>, TaskError> {
-        if self.output_type() != OutputType::GenerateUntil {
+        let Some(GenerationSpec { settings, .. }) = &self.generation else {
             return Err(self
                 .loaded
                 .field_error("output_type", "this is not a generate_until task"));
-        }
-        let settings = GenerationSettings::from_config(&self.loaded)?;
+        };
         let count = limit.map_or(self.docs.len(), |l| l.min(self.docs.len()));
         let mut prefixes = self.fewshot_prefixes();
         (0..count)
