@@ -3,29 +3,17 @@
 //! (tests/fixtures/gsm8k/filters.jsonl, made by scripts/fixtures/make_gsm8k_filter_fixture.py),
 //! and its 5-shot prompt.
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use yardstick_tasks::{DataDir, Task, TaskRegistry};
+mod common;
 
-fn data_dir() -> PathBuf {
-    let dir = std::env::var_os("YARDSTICK_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
-        });
-    assert!(
-        dir.join("gsm8k/train.jsonl").exists(),
-        "benchmark data not found at {}; set YARDSTICK_DATA_DIR",
-        dir.display()
-    );
-    dir
-}
+use serde_json::Value;
+use std::path::Path;
+use yardstick_tasks::{DataDir, Task, TaskRegistry};
 
 fn gsm8k(shots: Option<usize>) -> Task {
     let registry = TaskRegistry::builtin().unwrap();
     Task::load(
         registry.load("gsm8k").unwrap(),
-        &DataDir::new(Some(data_dir())),
+        &DataDir::new(Some(common::data_dir(&["gsm8k/train.jsonl"]))),
         shots,
     )
     .unwrap()

@@ -6,25 +6,13 @@
 //! ARC, HellaSwag and WinoGrande have no train split in the shared data, so (as the
 //! fixture script did) this test writes one: a copy of the validation split.
 
+mod common;
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use yardstick_tasks::{DataDir, Task, TaskRegistry};
-
-fn shared_data() -> PathBuf {
-    let dir = std::env::var_os("YARDSTICK_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
-        });
-    assert!(
-        dir.join("hf/cais/mmlu").exists() && dir.join("hellaswag").exists(),
-        "benchmark data not found at {}; set YARDSTICK_DATA_DIR",
-        dir.display()
-    );
-    dir
-}
 
 fn fixture() -> (Value, Vec<Value>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -47,7 +35,7 @@ fn link(from: &Path, to: &Path) {
 
 /// The shared data, plus train splits copied from validation.
 fn data_with_train_splits(dir: &Path) -> DataDir {
-    let shared = shared_data();
+    let shared = common::data_dir(&["hf/cais/mmlu", "hellaswag"]);
     link(&shared.join("hf/cais"), &dir.join("hf/cais"));
     link(&shared.join("hf/truthfulqa"), &dir.join("hf/truthfulqa"));
     for config in ["ARC-Easy", "ARC-Challenge"] {

@@ -2,26 +2,14 @@
 //! from lm-eval's template: subject description, question, lettered choices, "Answer:";
 //! few-shot examples are the dev split's first ones, answered by letter.
 
+mod common;
+
 use serde_json::Value;
-use std::path::PathBuf;
 use yardstick_tasks::{DataDir, Task, TaskRegistry};
 
-fn data_dir() -> PathBuf {
-    let dir = std::env::var_os("YARDSTICK_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
-        });
-    assert!(
-        dir.join("hf/cais/mmlu").exists(),
-        "benchmark data not found at {}; set YARDSTICK_DATA_DIR",
-        dir.display()
-    );
-    dir
-}
-
 fn rows(split: &str) -> Vec<Value> {
-    let path = data_dir().join(format!("hf/cais/mmlu/abstract_algebra/{split}.jsonl"));
+    let path = common::data_dir(&["hf/cais/mmlu"])
+        .join(format!("hf/cais/mmlu/abstract_algebra/{split}.jsonl"));
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
@@ -47,7 +35,7 @@ const DESCRIPTION: &str =
 #[test]
 fn zero_shot_prompt_is_description_and_question() {
     let registry = TaskRegistry::builtin().unwrap();
-    let data = DataDir::new(Some(data_dir()));
+    let data = DataDir::new(Some(common::data_dir(&["hf/cais/mmlu"])));
     let task = Task::load(registry.load("mmlu_abstract_algebra").unwrap(), &data, None).unwrap();
     assert_eq!(task.len(), 100);
     let docs = task.multiple_choice_docs(Some(3)).unwrap();
@@ -69,7 +57,7 @@ fn zero_shot_prompt_is_description_and_question() {
 #[test]
 fn five_shot_prompt_uses_the_first_dev_examples() {
     let registry = TaskRegistry::builtin().unwrap();
-    let data = DataDir::new(Some(data_dir()));
+    let data = DataDir::new(Some(common::data_dir(&["hf/cais/mmlu"])));
     let task = Task::load(
         registry.load("mmlu_abstract_algebra").unwrap(),
         &data,
