@@ -190,12 +190,21 @@ fn results_of(summary: &Value) -> Value {
 }
 
 fn samples_of(summary: &Value) -> Vec<Value> {
-    let path = summary["tasks"][0]["samples_path"].as_str().unwrap();
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    samples_at(&summary["tasks"][0]["samples_path"])
+}
+
+/// `yardstick run` on the demo model with `args`, JSON summary out; must succeed.
+fn run_demo_json(out: &Path, args: &[&str]) -> Value {
+    let output = yardstick()
+        .args(["run", "--model", &demo_model(), "--output", "json"])
+        .args(args)
+        .arg("--output-dir")
+        .arg(out)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    serde_json::from_str(&stdout).unwrap()
 }
 
 /// Regression test for issue 2: a SIGKILLed run, restarted with the same arguments,
@@ -434,25 +443,10 @@ fn loglikelihoods(sample: &Value) -> Vec<f64> {
 #[test]
 fn truthfulqa_mc2_and_winogrande_score_through_their_hooks() {
     let dir = tempfile::tempdir().unwrap();
-    let output = yardstick()
-        .args([
-            "run",
-            "--model",
-            &demo_model(),
-            "--tasks",
-            "truthfulqa_mc2,winogrande",
-            "--limit",
-            "3",
-            "--output",
-            "json",
-            "--output-dir",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let (stdout, stderr) = text(&output);
-    assert!(output.status.success(), "{stderr}");
-    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    let summary = run_demo_json(
+        dir.path(),
+        &["--tasks", "truthfulqa_mc2,winogrande", "--limit", "3"],
+    );
     let tasks = summary["tasks"].as_array().unwrap();
 
     let mc2 = samples_at(&tasks[0]["samples_path"]);
@@ -506,27 +500,10 @@ fn truthfulqa_mc2_and_winogrande_score_through_their_hooks() {
 #[test]
 fn gsm8k_generates_filters_and_scores() {
     let dir = tempfile::tempdir().unwrap();
-    let output = yardstick()
-        .args([
-            "run",
-            "--model",
-            &demo_model(),
-            "--tasks",
-            "gsm8k",
-            "--limit",
-            "2",
-            "--num-fewshot",
-            "1",
-            "--output",
-            "json",
-            "--output-dir",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let (stdout, stderr) = text(&output);
-    assert!(output.status.success(), "{stderr}");
-    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    let summary = run_demo_json(
+        dir.path(),
+        &["--tasks", "gsm8k", "--limit", "2", "--num-fewshot", "1"],
+    );
     let results = results_of(&summary);
     for filter in ["strict-match", "flexible-extract"] {
         let value = results["gsm8k"][format!("exact_match,{filter}")].as_f64();
