@@ -36,12 +36,14 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 
 import numpy as np
 
 import llama_cpp
 from llama_cpp import Llama
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from parity import wait_for_server  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ARC_EASY = "/work/shared/data/hf/allenai/ai2_arc/ARC-Easy/test.jsonl"
@@ -108,19 +110,6 @@ def direct_scores(model, requests, threads):
     add_bos = bool(llm._model.add_bos_token())
     del llm
     return out, add_bos
-
-
-def wait_for_server(url, proc, timeout=300):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc is not None and proc.poll() is not None:
-            sys.exit(f"reference server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/v1/models", timeout=5):
-                return
-        except OSError:
-            time.sleep(1)
-    sys.exit(f"reference server at {url} did not answer within {timeout}s")
 
 
 def start_server(model, port, threads, patches):

@@ -61,9 +61,33 @@ def gold_index(task, doc):
     """The gold index as lm-eval's multiple_choice process_results derives it."""
     gold = task.doc_to_text(doc) if task.multiple_input else task.doc_to_target(doc)
     choices = task.doc_to_choice(doc)
-    if isinstance(gold, str):
+    if isinstance(gold, int):
+        gold = gold if gold < len(choices) else -100
+    elif isinstance(gold, str):
         gold = choices.index(gold) if gold in choices else -100
     return gold
+
+
+def build_requests(task, num_fewshot, limit):
+    """Build a loaded task's requests as simple_evaluate + evaluate do without a chat
+    template: a YAML `num_fewshot: 0` is never overridden, the few-shot sampler is seeded,
+    then build_all_requests with evaluate()'s arguments."""
+    if task.get_config("num_fewshot") != 0:
+        task.set_config(key="num_fewshot", value=num_fewshot)
+    task.set_fewshot_seed(seed=FEWSHOT_SEED)
+    task.build_all_requests(
+        limit=limit,
+        samples=None,
+        rank=0,
+        world_size=1,
+        cache_requests=False,
+        rewrite_requests_cache=False,
+        system_instruction=None,
+        apply_chat_template=False,
+        fewshot_as_multiturn=False,
+        chat_template=None,
+        tokenizer_name="",
+    )
 
 
 def build(tasks_dir, task_names, num_fewshot, limit):
@@ -74,23 +98,7 @@ def build(tasks_dir, task_names, num_fewshot, limit):
     loaded = tm.load(task_names)
     for name in sorted(loaded["tasks"]):
         task = loaded["tasks"][name]
-        # simple_evaluate's override rule: a YAML num_fewshot of 0 is never overridden.
-        if task.get_config("num_fewshot") != 0:
-            task.set_config(key="num_fewshot", value=num_fewshot)
-        task.set_fewshot_seed(seed=FEWSHOT_SEED)
-        task.build_all_requests(
-            limit=limit,
-            samples=None,
-            rank=0,
-            world_size=1,
-            cache_requests=False,
-            rewrite_requests_cache=False,
-            system_instruction=None,
-            apply_chat_template=False,
-            fewshot_as_multiturn=False,
-            chat_template=None,
-            tokenizer_name="",
-        )
+        build_requests(task, num_fewshot, limit)
         by_doc = {}
         for inst in task.instances:
             by_doc.setdefault(inst.doc_id, []).append(inst)

@@ -128,19 +128,9 @@ def write_include_folder(folder):
     return yaml_sha, data_sha
 
 
-def gold_index(task, doc):
-    """The gold index as lm-eval's multiple_choice process_results derives it."""
-    gold = task.doc_to_text(doc) if task.multiple_input else task.doc_to_target(doc)
-    choices = task.doc_to_choice(doc)
-    if isinstance(gold, int):
-        gold = gold if gold < len(choices) else -100
-    elif isinstance(gold, str):
-        gold = choices.index(gold) if gold in choices else -100
-    return gold
-
-
 def build(folder, task_name, num_fewshot):
     """Fixture records for `task_name` at `num_fewshot`, lm-eval's way."""
+    from dump_prompts import build_requests, gold_index
     import numpy as np
     from lm_eval.tasks import TaskManager
 
@@ -153,23 +143,7 @@ def build(folder, task_name, num_fewshot):
     loaded = tm.load([task_name])
     task = loaded["tasks"][task_name]
     assert task.config.dataset_path == "json", task.config.dataset_path
-    # simple_evaluate's override rule: a YAML num_fewshot of 0 is never overridden.
-    if task.get_config("num_fewshot") != 0:
-        task.set_config(key="num_fewshot", value=num_fewshot)
-    task.set_fewshot_seed(seed=FEWSHOT_SEED)
-    task.build_all_requests(
-        limit=None,
-        samples=None,
-        rank=0,
-        world_size=1,
-        cache_requests=False,
-        rewrite_requests_cache=False,
-        system_instruction=None,
-        apply_chat_template=False,
-        fewshot_as_multiturn=False,
-        chat_template=None,
-        tokenizer_name="",
-    )
+    build_requests(task, num_fewshot, limit=None)
     assert task.get_config("num_fewshot") == num_fewshot
     by_doc = {}
     for inst in task.instances:

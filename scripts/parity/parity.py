@@ -61,16 +61,17 @@ def log(msg):
 
 
 def wait_for_server(url, proc, timeout=300):
+    """Waits until the server at `url` answers; exits if `proc` (when given) dies first."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if proc.poll() is not None:
+        if proc is not None and proc.poll() is not None:
             sys.exit(f"reference server exited with {proc.returncode}")
         try:
             with urllib.request.urlopen(url + "/v1/models", timeout=5):
                 return
         except OSError:
             time.sleep(1)
-    sys.exit(f"reference server did not answer within {timeout}s")
+    sys.exit(f"reference server at {url} did not answer within {timeout}s")
 
 
 def run_lm_eval(args, tasks_dir, out_dir):
