@@ -58,13 +58,6 @@ fn data_with_train_splits(dir: &Path) -> DataDir {
     DataDir::new(Some(dir.to_owned()))
 }
 
-fn as_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 #[test]
 fn first_50_documents_render_as_lm_eval_renders_them() {
     let (header, records) = fixture();
@@ -105,7 +98,7 @@ fn first_50_documents_render_as_lm_eval_renders_them() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|pair| (as_text(&pair[0]), as_text(&pair[1])))
+                .map(common::text_pair)
                 .collect();
             let ours: Vec<(String, String)> = doc
                 .requests
@@ -114,7 +107,7 @@ fn first_50_documents_render_as_lm_eval_renders_them() {
                 .collect();
             if ours != arguments
                 || doc.gold as u64 != record["gold"].as_u64().unwrap()
-                || doc.target != as_text(&record["target"])
+                || doc.target != common::python_str(&record["target"])
             {
                 mismatches.push(format!(
                     "{name} {shots}-shot doc {}:\n  ours:   {:?} gold {} target {:?}\n  lm-eval: {:?} gold {} target {}",

@@ -12,6 +12,8 @@
 //! same files): each context and continuation byte for byte, the gold index and the
 //! target.
 
+mod common;
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -71,26 +73,6 @@ fn copy_tree(from: &Path, to: &Path, rel: &str, out: &mut BTreeMap<String, Strin
             out.insert(rel, sha256_hex(&bytes));
         }
     }
-}
-
-/// A JSON value as Python's `str()` prints it (what lm-eval logs as the target).
-fn python_str(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Bool(true) => "True".to_owned(),
-        Value::Bool(false) => "False".to_owned(),
-        Value::Null => "None".to_owned(),
-        other => other.to_string(),
-    }
-}
-
-fn text_pair(pair: &Value) -> (String, String) {
-    let text = |v: &Value| {
-        v.as_str()
-            .unwrap_or_else(|| panic!("not a string: {v}"))
-            .to_owned()
-    };
-    (text(&pair[0]), text(&pair[1]))
 }
 
 #[test]
@@ -178,7 +160,7 @@ fn lm_eval_yamls_run_unchanged_and_render_lm_evals_prompts() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(text_pair)
+                .map(common::text_pair)
                 .collect();
             let ours: Vec<(String, String)> = doc
                 .requests
@@ -186,7 +168,7 @@ fn lm_eval_yamls_run_unchanged_and_render_lm_evals_prompts() {
                 .map(|r| (r.context.clone(), r.continuation.clone()))
                 .collect();
             let gold = record["gold"].as_u64().unwrap() as usize;
-            let target = python_str(&record["target"]);
+            let target = common::python_str(&record["target"]);
             if doc.doc_id != doc_id || ours != arguments || doc.gold != gold || doc.target != target
             {
                 let first_diff = ours
