@@ -200,15 +200,6 @@ fn data_files(loaded: &LoadedConfig, split: &str) -> Result<Vec<String>, TaskErr
     })
 }
 
-/// Reads a JSON Lines file (or a JSON array file) into documents.
-pub fn read_json_lines(path: &Path) -> Result<Vec<Value>, TaskError> {
-    let text = std::fs::read_to_string(path).map_err(|source| TaskError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    parse_json_documents(path, &text)
-}
-
 fn parse_json_documents(path: &Path, text: &str) -> Result<Vec<Value>, TaskError> {
     if text.trim_start().starts_with('[') {
         return serde_json::from_str(text).map_err(|e| TaskError::Data {
@@ -341,7 +332,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("d.jsonl");
         std::fs::write(&path, "{\"a\": 1}\n{oops\n").unwrap();
-        let message = read_json_lines(&path).unwrap_err().to_string();
+        let message = read_data_file(&path).unwrap_err().to_string();
         assert!(message.contains("d.jsonl:2:"), "{message}");
     }
 
@@ -379,9 +370,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lines = dir.path().join("a.jsonl");
         std::fs::write(&lines, "{\"a\": 1}\n\n{\"a\": 2}\n").unwrap();
-        assert_eq!(read_json_lines(&lines).unwrap().len(), 2);
+        assert_eq!(read_data_file(&lines).unwrap().len(), 2);
         let array = dir.path().join("b.json");
         std::fs::write(&array, "[{\"a\": 1}]").unwrap();
-        assert_eq!(read_json_lines(&array).unwrap().len(), 1);
+        assert_eq!(read_data_file(&array).unwrap().len(), 1);
     }
 }

@@ -31,7 +31,7 @@ mod task;
 mod template;
 
 pub use config::{load_config, parse_config, LoadedConfig, MetricSpec, OutputType, TaskConfig};
-pub use dataset::{read_data_file, read_json_lines, DataDir};
+pub use dataset::{read_data_file, DataDir};
 pub use error::TaskError;
 pub use generation::{AnswerFilter, GenerateDoc, DEFAULT_MAX_GEN_TOKS};
 pub use group::{AggregateMetric, GroupConfig, TaskTree};
