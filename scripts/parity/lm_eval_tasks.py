@@ -27,6 +27,13 @@ Tasks and local data (under --data-dir, default /work/shared/data):
                             hf/cais/mmlu/<subject>/{test,dev}.jsonl
   truthfulqa_mc1, _mc2      hf/truthfulqa/truthful_qa/multiple_choice/validation.jsonl
   winogrande                winogrande/dev.jsonl (validation)
+  gsm8k                     gsm8k/{train,test}.jsonl
+  humaneval                 humaneval/HumanEval.jsonl.gz (test)
+  mbpp                      mbpp/mbpp.jsonl: lm-eval reads the hub's
+                            google-research-datasets/mbpp `full` config, test split =
+                            task ids 11..510; the local file holds all 974 problems, so
+                            the folder gets a copy of those 500 lines (byte-identical,
+                            in file order) as its `test` file
 
 No train split exists locally, but lm-eval's ARC, HellaSwag and WinoGrande YAMLs set
 `training_split: train`, and lm-eval draws few-shot examples from the training split
@@ -35,6 +42,12 @@ folder gets a `train` file that is a byte copy of the validation split (HellaSwa
 decompressed first). Consequences, shared by both sides: 5-shot contexts are drawn
 from validation documents, and for HellaSwag the evaluated document itself is in the
 pool (lm-eval removes it, see README.md).
+
+HumanEval's and MBPP's `utils.py` import HF `evaluate` and call
+`evaluate.load("code_eval")` when they are imported, which downloads the metric from
+the hub. `stub_code_eval()` puts a stand-in `evaluate` module into `sys.modules` first
+(`--verify` and dump_prompts.py call it): enough to import the hooks and render
+prompts; the pass@k metrics are not exercised and the stand-in refuses to compute them.
 
 Usage:
     lm_eval_tasks.py OUT_DIR [--data-dir /work/shared/data] [--verify]
@@ -74,7 +87,7 @@ MMLU_SUBJECTS = [
 
 # Task names this folder defines (leaf tasks; the mmlu groups come on top).
 TASKS = ["arc_easy", "arc_challenge", "hellaswag", "truthfulqa_mc1", "truthfulqa_mc2",
-         "winogrande"] + [f"mmlu_{s}" for s in MMLU_SUBJECTS]
+         "winogrande", "gsm8k", "humaneval", "mbpp"] + [f"mmlu_{s}" for s in MMLU_SUBJECTS]
 GROUPS = ["mmlu", "mmlu_stem", "mmlu_other", "mmlu_social_sciences", "mmlu_humanities"]
 
 _KEY = r'^"?{}"?\s*:'
@@ -159,6 +172,47 @@ def train_copy(source, dest):
     return os.path.abspath(dest)
 
 
+def stub_code_eval():
+    """Install a stand-in HF `evaluate` module (see the module docstring).
+
+    lm-eval's humaneval/mbpp `utils.py` run `evaluate.load("code_eval")` and one smoke
+    test (`assert add(2, 3)==5`) at import; the stand-in answers that call and raises
+    on any other, so a metric can never be computed with it by mistake.
+    """
+    import types
+
+    smoke_test = ["assert add(2, 3)==5"]
+
+    class CodeEvalStub:
+        def compute(self, references, predictions, k=None, **kwargs):
+            if references == smoke_test:
+                return {f"pass@{i}": 0.0 for i in (k or [1])}, {}
+            raise RuntimeError("evaluate stub (scripts/parity/lm_eval_tasks.py): "
+                               "code_eval metrics are not available here")
+
+    def load(path, *args, **kwargs):
+        if path != "code_eval":
+            raise RuntimeError(f"evaluate stub: cannot load {path!r}")
+        return CodeEvalStub()
+
+    module = types.ModuleType("evaluate")
+    module.__doc__ = "Stand-in for HF evaluate: prompt dumping only, no metrics."
+    module.load = load
+    sys.modules["evaluate"] = module
+
+
+def filtered_lines(source, dest, keep):
+    """Write the JSON Lines of `source` whose parsed object satisfies `keep`, as bytes
+    unchanged, to `dest`."""
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    with open(source, "rb") as fin, open(dest + ".partial", "wb") as fout:
+        for line in fin:
+            if line.strip() and keep(json.loads(line)):
+                fout.write(line)
+    os.replace(dest + ".partial", dest)
+    return os.path.abspath(dest)
+
+
 def generate(out, data):
     out = os.path.abspath(out)
     files = {}
@@ -221,6 +275,30 @@ def generate(out, data):
     copy_src("winogrande/preprocess_winogrande.py", f"{out}/winogrande/preprocess_winogrande.py")
     files["winogrande"] = df
 
+    # GSM8K: openai/grade-school-math's files, the hub's openai/gsm8k `main` columns.
+    base = os.path.join(data, "gsm8k")
+    df = {"train": need(f"{base}/train.jsonl"), "test": need(f"{base}/test.jsonl")}
+    write(f"{out}/gsm8k/gsm8k.yaml",
+          header("gsm8k/gsm8k.yaml") + rewrite(src("gsm8k/gsm8k.yaml"), df))
+    files["gsm8k"] = df
+
+    # HumanEval: openai/human-eval's file, the hub's openai/openai_humaneval columns.
+    df = {"test": need(os.path.join(data, "humaneval/HumanEval.jsonl.gz"))}
+    write(f"{out}/humaneval/humaneval.yaml",
+          header("humaneval/humaneval.yaml") + rewrite(src("humaneval/humaneval.yaml"), df))
+    copy_src("humaneval/utils.py", f"{out}/humaneval/utils.py")
+    files["humaneval"] = df
+
+    # MBPP: the hub's `full` test split is task ids 11..510 (README_mbpp.md: test
+    # 11-510, prompt 1-10, validation 511-600, train 601-974), in task id order.
+    df = {"test": filtered_lines(need(os.path.join(data, "mbpp/mbpp.jsonl")),
+                                 f"{out}/mbpp/mbpp-test.jsonl",
+                                 lambda doc: 11 <= doc["task_id"] <= 510)}
+    write(f"{out}/mbpp/mbpp.yaml",
+          header("mbpp/mbpp.yaml") + rewrite(src("mbpp/mbpp.yaml"), df))
+    copy_src("mbpp/utils.py", f"{out}/mbpp/utils.py")
+    files["mbpp"] = df
+
     manifest = {
         "lm_eval": lm_eval.__version__,
         "generator": "scripts/parity/lm_eval_tasks.py",
@@ -239,6 +317,7 @@ def verify(out):
     check each resolves to a file in `out` and reads local data."""
     from lm_eval.tasks import TaskManager
 
+    stub_code_eval()
     tm = TaskManager(include_path=out)
     bad = []
     for name in TASKS + GROUPS:
@@ -248,7 +327,8 @@ def verify(out):
     if bad:
         sys.exit("tasks not taken from the include path:\n  " + "\n  ".join(bad))
     loaded = tm.load(["arc_easy", "arc_challenge", "hellaswag", "truthfulqa_mc1",
-                      "truthfulqa_mc2", "winogrande", "mmlu"])
+                      "truthfulqa_mc2", "winogrande", "gsm8k", "humaneval", "mbpp",
+                      "mmlu"])
     for name, task in sorted(loaded["tasks"].items()):
         assert task.config.dataset_path == "json", (name, task.config.dataset_path)
         n = len(list(task.eval_docs))

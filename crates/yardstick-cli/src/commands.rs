@@ -102,6 +102,7 @@ fn run(args: RunArgs) -> Result<()> {
             "threads": options.threads,
             "batch_tokens": options.batch_tokens,
         }),
+        code_policy: yardstick_engine::code_eval_policy(),
     };
     let outcome = evaluate(&mut session, &tasks, &selection, &mut store, &eval_options)
         .context("evaluation stopped; rerun the same command to resume from the store")?;

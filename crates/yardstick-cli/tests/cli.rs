@@ -529,3 +529,46 @@ fn gsm8k_generates_filters_and_scores() {
         assert!(sample["exact_match"].is_number());
     }
 }
+
+/// HumanEval and MBPP end to end on the demo model: the generated code is stored, each
+/// candidate program ran in the sandbox (its verdict is in the sample), and the pass
+/// metric of each sample is whether its program passed.
+#[test]
+fn code_tasks_generate_run_and_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run_demo_json(dir.path(), &["--tasks", "humaneval,mbpp", "--limit", "2"]);
+    let results = results_of(&summary);
+    assert!(
+        results["humaneval"]["pass@1,create_test"].is_number(),
+        "{results}"
+    );
+    assert!(results["mbpp"]["pass_at_1,none"].is_number(), "{results}");
+    let samples: Vec<Value> = (0..2)
+        .flat_map(|i| samples_at(&summary["tasks"][i]["samples_path"]))
+        .collect();
+    assert_eq!(samples.len(), 4);
+    for sample in &samples {
+        let (metric, candidate) = if sample["filter"] == "create_test" {
+            let candidate = sample["filtered_resps"][0][0].as_str().unwrap();
+            let prompt = sample["doc"]["prompt"].as_str().unwrap();
+            assert!(candidate.starts_with(prompt), "prompt + completion");
+            ("pass@1", candidate)
+        } else {
+            ("pass_at_1", sample["filtered_resps"][0].as_str().unwrap())
+        };
+        assert!(candidate.ends_with(sample["resps"][0][0].as_str().unwrap()));
+        let execution = &sample["executions"][0];
+        let verdict = execution["verdict"].as_str().unwrap();
+        assert!(
+            ["passed", "failed", "timed out", "killed"]
+                .iter()
+                .any(|v| verdict.starts_with(v)),
+            "{verdict}"
+        );
+        let passed = execution["passed"].as_bool().unwrap();
+        assert_eq!(
+            sample[metric].as_f64(),
+            Some(if passed { 1.0 } else { 0.0 })
+        );
+    }
+}

@@ -19,7 +19,9 @@ mod request;
 
 pub use fingerprint::{sha256_file, sha256_hex, ModelFingerprint};
 pub use names::{TaskName, DATA_DIR_ENV};
-pub use python::{is_python_whitespace, python_capitalize, python_strip};
+pub use python::{
+    is_python_whitespace, python_capitalize, python_float, python_json_dumps, python_strip,
+};
 pub use request::{
     cut_at_stop, GenerateRequest, GenerateResponse, LogProb, LoglikelihoodRequest,
     LoglikelihoodResponse, Request, RequestKind, Sampling, StopReason, TokenId,

@@ -44,9 +44,128 @@ fn titlecase(c: char) -> String {
     title.to_owned()
 }
 
+/// Python's `repr(float)`: the shortest round-trip digits, positional for exponents in
+/// [-4, 16), scientific (`1e-05`) otherwise.
+pub fn python_float(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let sci = format!("{x:e}");
+    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if (-4..16).contains(&exponent) {
+        let s = format!("{x}");
+        if s.contains('.') {
+            s
+        } else {
+            format!("{s}.0")
+        }
+    } else {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exponent.abs())
+    }
+}
+
+/// `json.dumps(value, ensure_ascii=False, indent=indent)` as Python writes it: on one
+/// line with `", "` and `": "` separators when `indent` is `None`, else one item per
+/// line indented by `indent` spaces per level with `","` and `": "`; floats as `repr`.
+/// lm-eval writes samples and document hashes this way, and Hugging Face's chat
+/// templates call it as `tojson`.
+pub fn python_json_dumps(value: &serde_json::Value, indent: Option<usize>) -> String {
+    let mut out = String::new();
+    write_json(value, indent, 0, &mut out);
+    out
+}
+
+fn write_json(value: &serde_json::Value, indent: Option<usize>, depth: usize, out: &mut String) {
+    use serde_json::Value;
+    let open = |out: &mut String, bracket: char, depth: usize| {
+        out.push(bracket);
+        if let Some(width) = indent {
+            out.push('\n');
+            out.push_str(&" ".repeat(width * (depth + 1)));
+        }
+    };
+    let separate = |out: &mut String, depth: usize| match indent {
+        Some(width) => {
+            out.push_str(",\n");
+            out.push_str(&" ".repeat(width * (depth + 1)));
+        }
+        None => out.push_str(", "),
+    };
+    let close = |out: &mut String, bracket: char, depth: usize| {
+        if let Some(width) = indent {
+            out.push('\n');
+            out.push_str(&" ".repeat(width * depth));
+        }
+        out.push(bracket);
+    };
+    match value {
+        Value::Array(items) if !items.is_empty() => {
+            open(out, '[', depth);
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    separate(out, depth);
+                }
+                write_json(item, indent, depth + 1, out);
+            }
+            close(out, ']', depth);
+        }
+        Value::Object(map) if !map.is_empty() => {
+            open(out, '{', depth);
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    separate(out, depth);
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push_str(": ");
+                write_json(item, indent, depth + 1, out);
+            }
+            close(out, '}', depth);
+        }
+        Value::Number(n) if n.is_f64() => {
+            out.push_str(&python_float(n.as_f64().unwrap_or(f64::NAN)))
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn floats_print_as_python_repr() {
+        assert_eq!(python_float(-3.5), "-3.5");
+        assert_eq!(python_float(-12.0), "-12.0");
+        assert_eq!(python_float(1e-5), "1e-05");
+        assert_eq!(python_float(0.0001), "0.0001");
+        assert_eq!(python_float(1e16), "1e+16");
+        assert_eq!(python_float(-0.1), "-0.1");
+    }
+
+    #[test]
+    fn json_on_one_line_matches_python_separators() {
+        let v = json!({"a": [1, "é"], "b": {"c": -0.5}, "d": 1.0, "e": []});
+        assert_eq!(
+            python_json_dumps(&v, None),
+            "{\"a\": [1, \"é\"], \"b\": {\"c\": -0.5}, \"d\": 1.0, \"e\": []}"
+        );
+    }
+
+    #[test]
+    fn indented_json_matches_python_layout() {
+        let v = json!({"a": [1, "é"], "b": {}, "c": 1.0});
+        assert_eq!(
+            python_json_dumps(&v, Some(2)),
+            "{\n  \"a\": [\n    1,\n    \"é\"\n  ],\n  \"b\": {},\n  \"c\": 1.0\n}"
+        );
+        assert_eq!(python_json_dumps(&json!([1]), Some(4)), "[\n    1\n]");
+    }
 
     #[test]
     fn strip_removes_python_whitespace_only() {

@@ -50,4 +50,12 @@ pub enum EngineError {
         /// What was wrong.
         message: String,
     },
+    /// The sandbox that runs a code task's programs could not be set up or used.
+    #[error("code execution for task `{task}`: {source}")]
+    Sandbox {
+        /// The task.
+        task: String,
+        /// What went wrong.
+        source: yardstick_sandbox::SandboxError,
+    },
 }

@@ -1,16 +1,16 @@
+use crate::generated::{score_generations, CodeRunner};
 use crate::groups::aggregate_groups;
 use crate::output::{sanitize_model_name, write_atomic};
-use crate::samples::{
-    generation_record, multiple_choice_record, python_json_line, record_loglikelihoods,
-    sample_lines,
-};
+use crate::samples::{multiple_choice_record, record_loglikelihoods, sample_lines};
 use crate::{hardware_summary, harness_version, EngineError, GroupOutcome};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
-use yardstick_core::{sha256_hex, GenerateRequest, LoglikelihoodRequest, TaskName};
+use yardstick_core::{
+    python_json_dumps, sha256_hex, GenerateRequest, LoglikelihoodRequest, Sampling, TaskName,
+};
 use yardstick_metrics::{multiple_choice, Aggregate};
 use yardstick_models::Backend;
 use yardstick_store::{ItemKey, Store, StoredItem, TaskRecord};
@@ -34,6 +34,8 @@ pub struct EvalOptions {
     pub model_source: String,
     /// Backend settings worth recording (scoring mode, threads).
     pub backend_settings: Value,
+    /// The sandbox policy code tasks' programs run under.
+    pub code_policy: yardstick_sandbox::Policy,
 }
 
 impl EvalOptions {
@@ -46,6 +48,7 @@ impl EvalOptions {
             progress: true,
             model_source: String::new(),
             backend_settings: Value::Null,
+            code_policy: crate::generated::code_eval_policy(),
         }
     }
 }
@@ -120,12 +123,13 @@ pub fn evaluate(
     let stamp = date.format("%Y-%m-%dT%H-%M-%S%.6f").to_string();
     let mut outcomes = Vec::new();
     let mut computed_total = 0;
+    let mut code_runner = CodeRunner::new(options.code_policy.clone());
     for (task, hash) in tasks.iter().zip(&hashes) {
         let key = ItemKey::new(fingerprint.clone(), hash.clone());
         let (computed, effective) = if task.output_type() == OutputType::GenerateUntil {
             let docs = task.generate_docs(options.limit)?;
             (
-                generate_missing(backend, task, &docs, store, &key, options)?,
+                generate_missing(backend, task, &docs, store, &key, options, &mut code_runner)?,
                 docs.len(),
             )
         } else {
@@ -142,7 +146,7 @@ pub fn evaluate(
         let mut lines = String::new();
         let mut sample_hashes = String::new();
         for record in sample_lines(task, &items) {
-            lines.push_str(&python_json_line(&record));
+            lines.push_str(&python_json_dumps(&record, None));
             lines.push('\n');
             for key in ["doc_hash", "prompt_hash", "target_hash"] {
                 sample_hashes.push_str(record.get(key).and_then(Value::as_str).unwrap_or(""));
@@ -291,8 +295,9 @@ fn score_missing(
     )
 }
 
-/// Generates for every document the store does not hold yet, extracting each filter's
-/// answer and scoring it.
+/// Generates for every document the store does not hold yet (each `repeats` times; a
+/// greedy request once, as its repeats would be the same), extracting each filter's
+/// answers and scoring them.
 fn generate_missing(
     backend: &mut dyn Backend,
     task: &Task,
@@ -300,6 +305,7 @@ fn generate_missing(
     store: &mut Store,
     key: &ItemKey,
     options: &EvalOptions,
+    code_runner: &mut CodeRunner,
 ) -> Result<usize, EngineError> {
     fill_missing(
         docs,
@@ -309,17 +315,25 @@ fn generate_missing(
         key,
         options,
         |missing| {
-            let requests: Vec<GenerateRequest> =
-                missing.iter().map(|d| d.request.clone()).collect();
+            let distinct = |doc: &GenerateDoc| match doc.request.sampling {
+                Sampling::Greedy => 1,
+                Sampling::Sample { .. } => doc.repeats,
+            };
+            let requests: Vec<GenerateRequest> = missing
+                .iter()
+                .flat_map(|d| (0..distinct(d)).map(|r| d.repeat_request(r)))
+                .collect();
             let responses = backend.generate(&requests)?;
             check_response_count(requests.len(), responses.len())?;
-            Ok(missing
+            let mut answers = responses.into_iter();
+            let per_doc: Vec<Vec<_>> = missing
                 .iter()
-                .zip(&responses)
-                .map(|(doc, response)| {
-                    StoredItem::new(doc.doc_id, generation_record(task, doc, response))
+                .map(|doc| {
+                    let drawn: Vec<_> = answers.by_ref().take(distinct(doc)).collect();
+                    drawn.iter().cycle().take(doc.repeats).cloned().collect()
                 })
-                .collect())
+                .collect();
+            score_generations(task, missing, &per_doc, code_runner)
         },
     )
 }
@@ -666,10 +680,16 @@ fn task_config_json(task: &Task) -> Value {
             .as_ref()
             .map(|list| list
                 .iter()
-                .map(|m| json!({"metric": m.metric, "aggregation": m.aggregation, "higher_is_better": m.higher_is_better}))
+                .map(|m| json!({"metric": m.metric.to_string(), "aggregation": m.aggregation, "higher_is_better": m.higher_is_better}))
                 .collect::<Vec<_>>())),
     );
-    put("output_type", json!("multiple_choice"));
+    put(
+        "output_type",
+        json!(match task.output_type() {
+            yardstick_tasks::OutputType::GenerateUntil => "generate_until",
+            _ => "multiple_choice",
+        }),
+    );
     put("repeats", json!(config.repeats.unwrap_or(1)));
     put(
         "should_decontaminate",

@@ -14,6 +14,7 @@
 pub mod bench;
 mod error;
 mod evaluate;
+mod generated;
 mod groups;
 mod manifest;
 mod output;
@@ -21,5 +22,6 @@ mod samples;
 
 pub use error::EngineError;
 pub use evaluate::{evaluate, EvalOptions, RunOutcome, TaskOutcome};
+pub use generated::code_eval_policy;
 pub use groups::GroupOutcome;
 pub use manifest::{hardware_summary, harness_version};

@@ -1,7 +1,7 @@
 //! Metrics, defined exactly as the reference harnesses define them, each with a
 //! standard error.
 //!
-//! Per-document scores come from [`multiple_choice`]; a column of them becomes an
+//! Per-document scores come from [`multiple_choice`], [`ExactMatch`] and [`pass_at_k`]; a column of them becomes an
 //! [`Aggregate`] (mean and standard error of the mean, as lm-eval's `mean_stderr`).
 //!
 //! ```
@@ -15,8 +15,10 @@
 
 mod aggregate;
 mod choice;
+mod code;
 mod text;
 
 pub use aggregate::Aggregate;
 pub use choice::{multiple_choice, MultipleChoiceScores};
+pub use code::pass_at_k;
 pub use text::{python_regex, ExactMatch, PatternError, RegexFilter};

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricSpec {
-    /// The metric's name (`acc`, `acc_norm`, ...).
-    pub metric: String,
+    /// The metric: a name (`acc`, `exact_match`, ...) or a `!function` hook.
+    pub metric: MetricRef,
     /// How per-document values combine (`mean`).
     #[serde(default)]
     pub aggregation: Option<String>,
@@ -26,6 +26,56 @@ pub struct MetricSpec {
     /// lm-eval passes these through to the metric function.
     #[serde(default)]
     pub regexes_to_ignore: Option<Vec<String>>,
+    /// `k` of a pass@k metric: one number or a list.
+    #[serde(default)]
+    pub k: Option<Yaml>,
+}
+
+/// What a `metric_list` entry's `metric` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetricRef {
+    /// A metric by name (`acc`, `exact_match`).
+    Named(String),
+    /// A `!function` hook, by the name the file gives (`humaneval.pass_at_k`).
+    Function(String),
+}
+
+impl MetricRef {
+    /// The name as written in the file, without the tag.
+    pub fn as_str(&self) -> &str {
+        match self {
+            MetricRef::Named(name) | MetricRef::Function(name) => name,
+        }
+    }
+}
+
+impl std::fmt::Display for MetricRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetricRef::Named(name) => f.write_str(name),
+            MetricRef::Function(name) => write!(f, "!function {name}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MetricRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Yaml::deserialize(deserializer)? {
+            Yaml::String(name) => Ok(MetricRef::Named(name)),
+            Yaml::Tagged(tagged) if tagged.tag == "!function" || tagged.tag == "function" => {
+                match tagged.value {
+                    Yaml::String(name) => Ok(MetricRef::Function(name)),
+                    other => Err(D::Error::custom(format!(
+                        "`!function` needs a name such as humaneval.pass_at_k, got {other:?}"
+                    ))),
+                }
+            }
+            other => Err(D::Error::custom(format!(
+                "expected a metric name or `!function NAME`, got {other:?}"
+            ))),
+        }
+    }
 }
 
 /// What kind of requests a task makes.

@@ -1,7 +1,8 @@
 //! `generate_until` tasks: generation settings, answer-extraction filters and the
 //! exact-match metric, read from the task file as lm-eval reads them.
 
-use crate::config::LoadedConfig;
+use crate::config::{LoadedConfig, MetricRef};
+use crate::hooks::{self, Hook};
 use crate::TaskError;
 use serde_json::Value;
 use yardstick_core::{GenerateRequest, Sampling};
@@ -21,8 +22,22 @@ pub struct GenerateDoc {
     pub request: GenerateRequest,
     /// `generation_kwargs` as lm-eval logs them in its samples (`arg_1`).
     pub generation_kwargs: Value,
-    /// `doc_to_target`, the reference answer.
+    /// `doc_to_target`, the reference answer (for code tasks, the tests).
     pub target: String,
+    /// How many responses to generate (`repeats`; pass@k draws k of them).
+    pub repeats: usize,
+}
+
+impl GenerateDoc {
+    /// The request of repeat `index`: the same prompt, and when sampling, a seed of its
+    /// own so that the repeats differ (and each is reproducible).
+    pub fn repeat_request(&self, index: usize) -> GenerateRequest {
+        let mut request = self.request.clone();
+        if let Sampling::Sample { seed, .. } = &mut request.sampling {
+            *seed = seed.wrapping_add(index as u32);
+        }
+        request
+    }
 }
 
 /// The task's `generation_kwargs`, with lm-eval's defaults.
@@ -97,6 +112,8 @@ impl GenerationSettings {
 enum FilterStep {
     Regex(RegexFilter),
     TakeFirst,
+    /// HumanEval's `build_predictions`: the document's prompt before each response.
+    PrependPrompt,
 }
 
 /// A named `filter_list` entry: how an answer is extracted from the generated text.
@@ -152,8 +169,9 @@ impl AnswerFilter {
                                     .map(FilterStep::Regex)
                                     .map_err(|e| error(format!("`{name}`: {e}")))
                             }
+                            "custom" => custom_filter(step).map_err(|e| error(format!("`{name}`: {e}"))),
                             other => Err(error(format!(
-                                "`{name}`: filter function `{other}` is not supported (supported: regex, take_first)"
+                                "`{name}`: filter function `{other}` is not supported (supported: regex, take_first, custom)"
                             ))),
                         }
                     })
@@ -166,17 +184,79 @@ impl AnswerFilter {
             .collect()
     }
 
-    /// The extracted answer from a document's responses.
-    pub fn apply(&self, responses: &[String]) -> String {
+    /// Whether the pipeline ends in `take_first`, so it gives one answer per document
+    /// (lm-eval then logs that answer, not a list).
+    pub fn takes_first(&self) -> bool {
+        matches!(self.steps.last(), Some(FilterStep::TakeFirst))
+    }
+
+    /// What the pipeline makes of a document's responses: one answer after
+    /// `take_first`, else one per response (a code task's candidate programs).
+    pub fn apply(&self, responses: &[String], doc: &Value) -> Result<Vec<String>, String> {
         let mut current: Vec<String> = responses.to_vec();
         for step in &self.steps {
             current = match step {
                 FilterStep::Regex(filter) => current.iter().map(|r| filter.apply(r)).collect(),
                 FilterStep::TakeFirst => current.into_iter().take(1).collect(),
+                FilterStep::PrependPrompt => current
+                    .iter()
+                    .map(|r| hooks::humaneval_candidate(doc, r))
+                    .collect::<Result<_, _>>()?,
             };
         }
-        current.into_iter().next().unwrap_or_default()
+        Ok(current)
     }
+}
+
+/// A `function: custom` step: its `filter_fn` must name a built-in filter.
+fn custom_filter(step: &serde_yaml::Value) -> Result<FilterStep, String> {
+    let name = match step.get("filter_fn") {
+        Some(serde_yaml::Value::Tagged(tagged)) => tagged.value.as_str().unwrap_or(""),
+        _ => return Err("a `custom` filter needs `filter_fn: !function NAME`".into()),
+    };
+    match Hook::resolve(name, "filter_fn").map_err(|e| e.0)? {
+        Hook::HumanevalBuildPredictions => Ok(FilterStep::PrependPrompt),
+        other => Err(format!("`{}` is not a filter", other.name())),
+    }
+}
+
+/// How a code task's answers are scored: each candidate program runs with the
+/// reference (`doc_to_target`, the tests) appended, as Hugging Face's `code_eval`
+/// builds `candidate + "\n" + reference`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeMetric {
+    /// HumanEval's `pass_at_k`: the unbiased pass@k estimator over the document's
+    /// candidates, for each k, reported as `pass@k`.
+    PassAtK(Vec<usize>),
+    /// MBPP's `pass_at_1`: whether the one candidate passes, reported as `pass_at_1`.
+    PassAt1,
+}
+
+impl CodeMetric {
+    /// The metric names results are reported under.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            CodeMetric::PassAtK(ks) => ks.iter().map(|k| format!("pass@{k}")).collect(),
+            CodeMetric::PassAt1 => vec!["pass_at_1".into()],
+        }
+    }
+
+    /// The k of each reported metric, in [`CodeMetric::names`] order.
+    pub fn ks(&self) -> Vec<usize> {
+        match self {
+            CodeMetric::PassAtK(ks) => ks.clone(),
+            CodeMetric::PassAt1 => vec![1],
+        }
+    }
+}
+
+/// How a generation task scores an extracted answer.
+#[derive(Debug, Clone)]
+pub enum GenerationMetric {
+    /// `exact_match` against the target, with its options.
+    ExactMatch(ExactMatch),
+    /// Running the candidates with the tests.
+    Code(CodeMetric),
 }
 
 /// What a `generate_until` task file says about generating and scoring, read once when
@@ -185,35 +265,91 @@ impl AnswerFilter {
 pub(crate) struct GenerationSpec {
     pub settings: GenerationSettings,
     pub filters: Vec<AnswerFilter>,
-    pub exact_match: ExactMatch,
+    pub metric: GenerationMetric,
+    pub repeats: usize,
 }
 
 impl GenerationSpec {
     pub(crate) fn from_config(loaded: &LoadedConfig) -> Result<Self, TaskError> {
+        let metric = metric_of(loaded)?;
+        let repeats = loaded.config.repeats.unwrap_or(1).max(1);
+        if let GenerationMetric::Code(code) = &metric {
+            if let Some(k) = code.ks().into_iter().find(|&k| k == 0 || k > repeats) {
+                return Err(loaded.field_error(
+                    "metric_list",
+                    format!("pass@{k} needs k between 1 and `repeats` ({repeats}); raise `repeats` to at least {k}"),
+                ));
+            }
+        }
         Ok(Self {
             settings: GenerationSettings::from_config(loaded)?,
             filters: AnswerFilter::from_config(loaded)?,
-            exact_match: exact_match_of(loaded)?,
+            metric,
+            repeats,
         })
+    }
+
+    /// The metric names results are reported under.
+    pub(crate) fn metric_names(&self) -> Vec<String> {
+        match &self.metric {
+            GenerationMetric::ExactMatch(_) => vec!["exact_match".into()],
+            GenerationMetric::Code(code) => code.names(),
+        }
     }
 }
 
-/// The `exact_match` entry of a task's `metric_list`, with its options.
-fn exact_match_of(loaded: &LoadedConfig) -> Result<ExactMatch, TaskError> {
-    let spec = loaded
-        .config
-        .metric_list
-        .iter()
-        .flatten()
-        .find(|m| m.metric == "exact_match");
-    let (ignore, case, punctuation) = match spec {
-        Some(m) => (
-            m.regexes_to_ignore.clone().unwrap_or_default(),
-            m.ignore_case.unwrap_or(false),
-            m.ignore_punctuation.unwrap_or(false),
-        ),
-        None => (Vec::new(), false, false),
+/// The task's one generation metric: `exact_match` (lm-eval's default, also when the
+/// list is empty) or a built-in code-execution hook.
+fn metric_of(loaded: &LoadedConfig) -> Result<GenerationMetric, TaskError> {
+    let error = |message: String| loaded.field_error("metric_list", message);
+    let specs: Vec<_> = loaded.config.metric_list.iter().flatten().collect();
+    if specs.len() > 1 {
+        return Err(error(
+            "generate_until tasks take one metric (exact_match, or a code-execution hook)".into(),
+        ));
+    }
+    let Some(spec) = specs.first() else {
+        return exact_match(&[], false, false).map_err(error);
     };
-    ExactMatch::new(&ignore, case, punctuation, false)
-        .map_err(|e| loaded.field_error("metric_list", e.to_string()))
+    match &spec.metric {
+        MetricRef::Named(name) if name == "exact_match" => exact_match(
+            spec.regexes_to_ignore.as_deref().unwrap_or_default(),
+            spec.ignore_case.unwrap_or(false),
+            spec.ignore_punctuation.unwrap_or(false),
+        )
+        .map_err(error),
+        MetricRef::Named(other) => Err(error(format!(
+            "metric `{other}` is not supported for generate_until tasks (supported: exact_match, \
+             !function humaneval.pass_at_k, !function mbpp.pass_at_1)"
+        ))),
+        MetricRef::Function(name) => match Hook::resolve(name, "metric").map_err(|e| error(e.0))? {
+            Hook::HumanevalPassAtK => {
+                let ks = match &spec.k {
+                    Some(serde_yaml::Value::Number(n)) => n.as_u64().map(|k| vec![k as usize]),
+                    Some(serde_yaml::Value::Sequence(items)) => items
+                        .iter()
+                        .map(|k| k.as_u64().map(|k| k as usize))
+                        .collect(),
+                    _ => None,
+                }
+                .filter(|ks| !ks.is_empty())
+                .ok_or_else(|| {
+                    error(format!("`{name}` needs `k`: a number or a list of numbers"))
+                })?;
+                Ok(GenerationMetric::Code(CodeMetric::PassAtK(ks)))
+            }
+            Hook::MbppPassAt1 => Ok(GenerationMetric::Code(CodeMetric::PassAt1)),
+            other => Err(error(format!("`{}` is not a metric", other.name()))),
+        },
+    }
+}
+
+fn exact_match(
+    ignore: &[String],
+    case: bool,
+    punctuation: bool,
+) -> Result<GenerationMetric, String> {
+    ExactMatch::new(ignore, case, punctuation, false)
+        .map(GenerationMetric::ExactMatch)
+        .map_err(|e| e.to_string())
 }

@@ -23,6 +23,17 @@ pub enum Hook {
     WinograndeDocToTarget,
     /// WinoGrande's `doc_to_choice`: the sentence up to the blank, once per option.
     WinograndeDocToChoice,
+    /// HumanEval's `pass_at_k` metric: each candidate program runs with the tests.
+    HumanevalPassAtK,
+    /// HumanEval's `build_predictions` filter: the prompt followed by each response.
+    HumanevalBuildPredictions,
+    /// MBPP's `pass_at_1` metric: the response runs with the three tests.
+    MbppPassAt1,
+    /// MBPP's `list_fewshot_samples`: the three solved problems of its prompt.
+    MbppFewshotSamples,
+    /// The test split of the hub's `mbpp` `full` config (task ids 11-510), taken from
+    /// the original `mbpp.jsonl`, which holds every split in one file.
+    MbppFullTestSplit,
 }
 
 /// Every hook with its yardstick name, lm-eval's unambiguous spelling (if any), and the
@@ -57,6 +68,31 @@ const HOOKS: &[(Hook, &str, Option<&str>, &str)] = &[
         "winogrande.doc_to_choice",
         Some("preprocess_winogrande.doc_to_choice"),
         "doc_to_choice",
+    ),
+    (
+        Hook::HumanevalPassAtK,
+        "humaneval.pass_at_k",
+        None,
+        "metric",
+    ),
+    (
+        Hook::HumanevalBuildPredictions,
+        "humaneval.build_predictions",
+        None,
+        "filter_fn",
+    ),
+    (Hook::MbppPassAt1, "mbpp.pass_at_1", None, "metric"),
+    (
+        Hook::MbppFewshotSamples,
+        "mbpp.list_fewshot_samples",
+        None,
+        "samples",
+    ),
+    (
+        Hook::MbppFullTestSplit,
+        "mbpp.full_test_split",
+        None,
+        "process_docs",
     ),
 ];
 
@@ -241,6 +277,55 @@ pub fn winogrande_choices(doc: &Value) -> Result<Vec<String>, String> {
                 .ok_or_else(|| format!("WinoGrande document without `{key}`"))
         })
         .collect()
+}
+
+/// The first and last task id of the test split of the hub's `mbpp` `full` config (the
+/// split lm-eval's `mbpp` task evaluates; MBPP's README: "Test 11-510").
+const MBPP_TEST_TASK_IDS: std::ops::RangeInclusive<u64> = 11..=510;
+
+/// Whether an MBPP problem belongs to the `full` config's test split.
+pub fn mbpp_in_test_split(doc: &Value) -> Result<bool, String> {
+    doc.get("task_id")
+        .and_then(Value::as_u64)
+        .map(|id| MBPP_TEST_TASK_IDS.contains(&id))
+        .ok_or_else(|| "MBPP document without an integer `task_id`".to_owned())
+}
+
+/// The task ids of MBPP's few-shot problems, in prompt order: the ones lm-eval's
+/// `mbpp/utils.py:list_fewshot_samples` lists (from the dataset's `prompt` split).
+const MBPP_FEWSHOT_TASK_IDS: [u64; 3] = [2, 3, 4];
+
+/// MBPP's three few-shot problems, as lm-eval's `list_fewshot_samples` gives them: the
+/// problems with task ids 2, 3 and 4 (taken from `docs`, the few-shot split as read),
+/// each marked `is_fewshot`, so that `doc_to_target` renders the solution.
+pub fn mbpp_fewshot_samples(docs: &[Value]) -> Result<Vec<Value>, String> {
+    MBPP_FEWSHOT_TASK_IDS
+        .iter()
+        .map(|&id| {
+            let doc = docs
+                .iter()
+                .find(|d| d.get("task_id").and_then(Value::as_u64) == Some(id))
+                .ok_or_else(|| {
+                    format!(
+                        "MBPP few-shot problem {id} is not in the few-shot split; point \
+                         `fewshot_split` at a split holding task ids 2-4 (the original \
+                         mbpp.jsonl, or the hub's `prompt` split)"
+                    )
+                })?;
+            let mut out = doc.as_object().cloned().unwrap_or_default();
+            out.insert("is_fewshot".into(), Value::Bool(true));
+            Ok(Value::Object(out))
+        })
+        .collect()
+}
+
+/// HumanEval's candidate program text: the prompt (signature and docstring) followed by
+/// the completion.
+pub fn humaneval_candidate(doc: &Value, response: &str) -> Result<String, String> {
+    doc.get("prompt")
+        .and_then(Value::as_str)
+        .map(|prompt| format!("{prompt}{response}"))
+        .ok_or_else(|| "HumanEval document without a string `prompt`".to_owned())
 }
 
 #[cfg(test)]

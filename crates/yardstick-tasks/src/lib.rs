@@ -18,6 +18,7 @@
 //! # Ok::<(), yardstick_tasks::TaskError>(())
 //! ```
 
+mod chat;
 mod config;
 mod dataset;
 mod error;
@@ -30,10 +31,13 @@ mod registry;
 mod task;
 mod template;
 
-pub use config::{load_config, parse_config, LoadedConfig, MetricSpec, OutputType, TaskConfig};
+pub use chat::{ChatFormat, ChatMessage, ChatTemplate, ChatTemplateError};
+pub use config::{
+    load_config, parse_config, LoadedConfig, MetricRef, MetricSpec, OutputType, TaskConfig,
+};
 pub use dataset::{read_data_file, DataDir};
 pub use error::TaskError;
-pub use generation::{AnswerFilter, GenerateDoc, DEFAULT_MAX_GEN_TOKS};
+pub use generation::{AnswerFilter, CodeMetric, GenerateDoc, DEFAULT_MAX_GEN_TOKS};
 pub use group::{AggregateMetric, GroupConfig, TaskTree};
 pub use hooks::{truthfulqa_mc2, Hook};
 pub use hub::{HubConfig, HubError};

@@ -1,14 +1,18 @@
 //! A task with its documents, turned into prompts exactly as lm-eval builds them.
 
+use crate::chat::{ChatFormat, ChatMessage};
 use crate::config::{LoadedConfig, OutputType};
 use crate::dataset::DataDir;
-use crate::generation::{AnswerFilter, GenerateDoc, GenerationSpec};
+use crate::generation::{AnswerFilter, CodeMetric, GenerateDoc, GenerationMetric, GenerationSpec};
 use crate::hooks::{self, Hook};
 use crate::pyrandom::PyRandom;
 use crate::template::Templates;
 use crate::TaskError;
 use serde_json::Value;
-use yardstick_core::{sha256_hex, GenerateRequest, LoglikelihoodRequest, TaskName};
+use std::sync::Arc;
+use yardstick_core::{
+    is_python_whitespace, sha256_hex, GenerateRequest, LoglikelihoodRequest, TaskName,
+};
 
 /// Metrics yardstick computes, per output type (also lm-eval's defaults when a task
 /// names none).
@@ -22,7 +26,7 @@ fn supported_metrics(output_type: OutputType) -> &'static [&'static str] {
 /// The metrics a task asks for in `metric_list`, else lm-eval's default.
 fn metric_names(loaded: &LoadedConfig) -> Vec<String> {
     match &loaded.config.metric_list {
-        Some(list) if !list.is_empty() => list.iter().map(|m| m.metric.clone()).collect(),
+        Some(list) if !list.is_empty() => list.iter().map(|m| m.metric.to_string()).collect(),
         _ => supported_metrics(loaded.config.output_type.unwrap_or_default())
             .iter()
             .map(|m| (*m).to_owned())
@@ -45,6 +49,7 @@ pub struct Task {
     hooks: TaskHooks,
     generation: Option<GenerationSpec>,
     templates: Templates,
+    chat: Option<Arc<ChatFormat>>,
 }
 
 impl std::fmt::Debug for Task {
@@ -95,15 +100,25 @@ struct FewshotPrefixes {
 }
 
 impl FewshotPrefixes {
-    /// Description and solved examples for the next document in order.
-    fn next_prefix(&mut self, task: &Task, doc_id: usize) -> Result<String, TaskError> {
+    /// The system turn (description) and solved examples for the next document in
+    /// order.
+    fn next_prefix(&mut self, task: &Task, doc_id: usize) -> Result<Vec<Turn>, TaskError> {
         let doc = &task.docs[doc_id];
-        let mut prefix = match &task.loaded.config.description {
+        let description = match &task.loaded.config.description {
             Some(template) => task.render_text(template, doc, doc_id, "description")?,
             None => String::new(),
         };
+        let system_instruction = task
+            .chat
+            .as_ref()
+            .and_then(|c| c.system_instruction.as_deref());
+        let system = maybe_delimit(system_instruction, &description, &task.fewshot_delimiter());
+        let mut turns = Vec::new();
+        if !system.is_empty() {
+            turns.push(Turn::new("system", system, ""));
+        }
         if task.num_fewshot == 0 {
-            return Ok(prefix);
+            return Ok(turns);
         }
         let pool = &task.fewshot_docs;
         let picked: Vec<&Value> = if self.first_n {
@@ -119,9 +134,55 @@ impl FewshotPrefixes {
                 .collect()
         };
         for example in picked {
-            prefix.push_str(&task.labeled_example(example, doc_id)?);
+            let (question, answer) = task.labeled_example(example, doc_id)?;
+            turns.push(Turn::new("user", question, task.target_delimiter()));
+            turns.push(Turn::new("assistant", answer, task.fewshot_delimiter()));
         }
-        Ok(prefix)
+        Ok(turns)
+    }
+}
+
+/// One turn of a prompt, as lm-eval's `Message`: as plain text, its content followed by
+/// its delimiter; in a chat, a message (the delimiter dropped).
+#[derive(Debug, Clone)]
+struct Turn {
+    role: &'static str,
+    content: String,
+    delimiter: String,
+}
+
+impl Turn {
+    fn new(role: &'static str, content: impl Into<String>, delimiter: impl Into<String>) -> Self {
+        Self {
+            role,
+            content: content.into(),
+            delimiter: delimiter.into(),
+        }
+    }
+
+    fn message(&self, content: String) -> ChatMessage {
+        ChatMessage {
+            role: self.role.to_owned(),
+            content,
+        }
+    }
+}
+
+/// lm-eval's `maybe_delimit`: `prefix` and `suffix` joined, with the delimiter only
+/// when neither has whitespace at the join.
+fn maybe_delimit(prefix: Option<&str>, suffix: &str, delimiter: &str) -> String {
+    match prefix {
+        None | Some("") => suffix.to_owned(),
+        Some(prefix) if suffix.is_empty() => prefix.to_owned(),
+        Some(prefix) => {
+            let spaced =
+                prefix.ends_with(is_python_whitespace) || suffix.starts_with(is_python_whitespace);
+            if spaced {
+                format!("{prefix}{suffix}")
+            } else {
+                format!("{prefix}{delimiter}{suffix}")
+            }
+        }
     }
 }
 
@@ -165,8 +226,10 @@ impl Task {
                 loaded.field_error("test_split", "set test_split or validation_split")
             })?;
         let supported = supported_metrics(output_type);
+        // Generation metrics are checked when their spec is read.
         if let Some(unsupported) = metric_names(&loaded)
             .into_iter()
+            .filter(|_| output_type != OutputType::GenerateUntil)
             .find(|m| !supported.contains(&m.as_str()))
         {
             return Err(loaded.field_error(
@@ -197,7 +260,12 @@ impl Task {
                 .or_else(|| config.training_split.clone())
                 .or_else(|| config.validation_split.clone())
                 .unwrap_or_else(|| eval_split.clone());
-            hooks.process_docs(&name, data.load_split(&name, &loaded, &split)?)?
+            let docs = data.load_split(&name, &loaded, &split)?;
+            match hooks.fewshot_samples {
+                Some(Hook::MbppFewshotSamples) => hooks::mbpp_fewshot_samples(&docs)
+                    .map_err(|e| loaded.field_error("fewshot_config", e))?,
+                _ => hooks.process_docs(&name, docs)?,
+            }
         } else {
             Vec::new()
         };
@@ -212,12 +280,16 @@ impl Task {
             hooks,
             generation,
             templates: Templates::new(),
+            chat: None,
         })
     }
 
-    /// The metrics to report, in `metric_list` order.
+    /// The metrics to report, in `metric_list` order (a pass@k hook reports one per k).
     pub fn metric_names(&self) -> Vec<String> {
-        metric_names(&self.loaded)
+        match &self.generation {
+            Some(spec) => spec.metric_names(),
+            None => metric_names(&self.loaded),
+        }
     }
 
     /// The task's name.
@@ -263,9 +335,13 @@ impl Task {
     /// A hash of everything that decides the prompts and the metrics: the resolved config,
     /// the shot count and seed. Results are only reused under the same hash.
     pub fn config_hash(&self) -> String {
+        let chat = self.chat.as_ref().map(|c| c.fingerprint());
         let config = format!(
-            "{:?}|fewshot={}|seed={FEWSHOT_SEED}|split={}",
-            self.loaded.config, self.num_fewshot, self.eval_split
+            "{:?}|fewshot={}|seed={FEWSHOT_SEED}|split={}{}",
+            self.loaded.config,
+            self.num_fewshot,
+            self.eval_split,
+            chat.map(|c| format!("|{c}")).unwrap_or_default()
         );
         sha256_hex(config.as_bytes())
     }
@@ -295,7 +371,12 @@ impl Task {
         }
         let count = limit.map_or(self.docs.len(), |l| l.min(self.docs.len()));
         let mut prefixes = self.fewshot_prefixes();
-        let delimiter = self.target_delimiter();
+        // In a chat the answer starts the assistant's turn, with no delimiter.
+        let delimiter = if self.chat.is_some() {
+            String::new()
+        } else {
+            self.target_delimiter()
+        };
         (0..count)
             .map(|doc_id| {
                 let doc = &self.docs[doc_id];
@@ -304,7 +385,7 @@ impl Task {
                 let target = self.resolve("doc_to_target", doc, doc_id)?;
                 let (requests, gold) = match self.doc_to_text(doc, doc_id)? {
                     DocText::Prompt(text) => {
-                        let context = prefix + &text;
+                        let context = self.prompt(prefix, text, doc_id)?;
                         let requests = choices
                             .iter()
                             .map(|c| LoglikelihoodRequest::new(&context, format!("{delimiter}{c}")))
@@ -316,9 +397,10 @@ impl Task {
                         let requests = choices
                             .iter()
                             .map(|c| {
-                                LoglikelihoodRequest::new(format!("{prefix}{c}"), &continuation)
+                                let context = self.prompt(prefix.clone(), c.clone(), doc_id)?;
+                                Ok(LoglikelihoodRequest::new(context, &continuation))
                             })
-                            .collect();
+                            .collect::<Result<_, TaskError>>()?;
                         (requests, self.check_index(gold, doc_id, &choices)?)
                     }
                 };
@@ -339,11 +421,21 @@ impl Task {
         self.generation.as_ref().map_or(&[], |g| &g.filters)
     }
 
-    /// A generation task's `exact_match` score of an extracted answer against its target.
-    pub fn exact_match(&self, answer: &str, target: &str) -> f64 {
-        self.generation
-            .as_ref()
-            .map_or(0.0, |g| g.exact_match.score(answer, target))
+    /// A generation task's `exact_match` score of an extracted answer against its
+    /// target; `None` when the task is scored otherwise.
+    pub fn exact_match(&self, answer: &str, target: &str) -> Option<f64> {
+        match &self.generation.as_ref()?.metric {
+            GenerationMetric::ExactMatch(metric) => Some(metric.score(answer, target)),
+            GenerationMetric::Code(_) => None,
+        }
+    }
+
+    /// A code task's metric: its candidates are run with the tests.
+    pub fn code_metric(&self) -> Option<&CodeMetric> {
+        match &self.generation.as_ref()?.metric {
+            GenerationMetric::Code(code) => Some(code),
+            GenerationMetric::ExactMatch(_) => None,
+        }
     }
 
     /// The request kind of the task.
@@ -355,7 +447,10 @@ impl Task {
     /// requests: description, few-shot examples (each question, target delimiter, answer,
     /// few-shot delimiter) and the question, with the task's `generation_kwargs`.
     pub fn generate_docs(&self, limit: Option<usize>) -> Result<Vec<GenerateDoc>, TaskError> {
-        let Some(GenerationSpec { settings, .. }) = &self.generation else {
+        let Some(GenerationSpec {
+            settings, repeats, ..
+        }) = &self.generation
+        else {
             return Err(self
                 .loaded
                 .field_error("output_type", "this is not a generate_until task"));
@@ -375,13 +470,14 @@ impl Task {
                     doc_id,
                     doc: doc.clone(),
                     request: GenerateRequest {
-                        prompt: prefix + &question,
+                        prompt: self.prompt(prefix, question, doc_id)?,
                         until: settings.until.clone(),
                         max_gen_toks: settings.max_gen_toks,
                         sampling: settings.sampling,
                     },
                     generation_kwargs: settings.as_logged.clone(),
                     target: value_text(&target),
+                    repeats: *repeats,
                 })
             })
             .collect()
@@ -421,10 +517,14 @@ impl Task {
             .unwrap_or_else(|| "\n\n".to_owned())
     }
 
-    /// A solved example as lm-eval's `build_qa_turn` writes it: question, target
-    /// delimiter, answer, few-shot delimiter. In multiple-input tasks the question is
-    /// the right choice and the answer is the target text.
-    fn labeled_example(&self, example: &Value, doc_id: usize) -> Result<String, TaskError> {
+    /// A solved example's question and answer, as lm-eval's `build_qa_turn` takes them.
+    /// In multiple-input tasks the question is the right choice and the answer is the
+    /// target text.
+    fn labeled_example(
+        &self,
+        example: &Value,
+        doc_id: usize,
+    ) -> Result<(String, String), TaskError> {
         let target = self.resolve("doc_to_target", example, doc_id)?;
         if self.loaded.config.doc_to_choice.is_none() {
             // Generation tasks: the target is the answer text (the first of a list).
@@ -436,11 +536,7 @@ impl Task {
                 DocText::Prompt(text) => text,
                 DocText::ChoiceIndex(index) => index.to_string(),
             };
-            return Ok(format!(
-                "{question}{}{answer}{}",
-                self.target_delimiter(),
-                self.fewshot_delimiter()
-            ));
+            return Ok((question, answer));
         }
         let choices = self.doc_to_choice(example, doc_id)?;
         let (question, answer) = match self.doc_to_text(example, doc_id)? {
@@ -453,11 +549,58 @@ impl Task {
                 (choices[index].clone(), value_text(&target))
             }
         };
-        Ok(format!(
-            "{question}{}{answer}{}",
-            self.target_delimiter(),
-            self.fewshot_delimiter()
-        ))
+        Ok((question, answer))
+    }
+
+    /// The prompt from the prefix turns and the question, as lm-eval's `fewshot_context`
+    /// makes it: the turns' text run together; or with a chat template, the turns as
+    /// messages (`fewshot_as_multiturn`) or folded into one user message after the
+    /// system message, rendered with the generation prompt.
+    fn prompt(
+        &self,
+        mut turns: Vec<Turn>,
+        question: String,
+        doc_id: usize,
+    ) -> Result<String, TaskError> {
+        turns.push(Turn::new("user", question, ""));
+        let Some(chat) = &self.chat else {
+            return Ok(turns
+                .iter()
+                .map(|t| format!("{}{}", t.content, t.delimiter))
+                .collect());
+        };
+        let messages: Vec<ChatMessage> = if chat.fewshot_as_multiturn {
+            turns.iter().map(|t| t.message(t.content.clone())).collect()
+        } else {
+            let (system, rest) = match turns.split_first() {
+                Some((first, rest)) if first.role == "system" => (Some(first), rest),
+                _ => (None, &turns[..]),
+            };
+            let user: String = rest
+                .iter()
+                .map(|t| format!("{}{}", t.content, t.delimiter))
+                .collect();
+            system
+                .map(|s| s.message(s.content.clone()))
+                .into_iter()
+                .chain([Turn::new("user", "", "").message(user)])
+                .collect()
+        };
+        chat.template
+            .render(&messages, true)
+            .map_err(|e| self.render_error(doc_id, "chat_template", &e))
+    }
+
+    /// Renders prompts as a chat with the model's template from now on (lm-eval's
+    /// `--apply_chat_template`). The config hash changes with it, so chat and plain
+    /// results are stored apart.
+    pub fn set_chat_format(&mut self, chat: Arc<ChatFormat>) {
+        self.chat = Some(chat);
+    }
+
+    /// The chat format prompts are rendered with, if any.
+    pub fn chat_format(&self) -> Option<&ChatFormat> {
+        self.chat.as_deref()
     }
 
     fn render_text(
@@ -629,6 +772,7 @@ fn value_text(value: &Value) -> String {
 #[derive(Debug, Clone, Default)]
 struct TaskHooks {
     process_docs: Option<Hook>,
+    fewshot_samples: Option<Hook>,
     process_results: Option<Hook>,
     doc_to_text: Option<Hook>,
     doc_to_target: Option<Hook>,
@@ -667,6 +811,14 @@ impl TaskHooks {
             };
         Ok(Self {
             process_docs: hook("process_docs", &config.process_docs)?,
+            fewshot_samples: hook(
+                "samples",
+                &config
+                    .fewshot_config
+                    .as_ref()
+                    .and_then(|c| c.get("samples"))
+                    .cloned(),
+            )?,
             process_results: hook("process_results", &config.process_results)?,
             doc_to_text: hook("doc_to_text", &config.doc_to_text)?,
             doc_to_target: hook("doc_to_target", &config.doc_to_target)?,
@@ -689,6 +841,22 @@ impl TaskHooks {
                     })
                 })
                 .collect(),
+            Some(Hook::MbppFullTestSplit) => {
+                let mut kept = Vec::with_capacity(docs.len());
+                for (doc_index, doc) in docs.into_iter().enumerate() {
+                    let keep =
+                        hooks::mbpp_in_test_split(&doc).map_err(|message| TaskError::Render {
+                            task: task.to_owned(),
+                            doc_index,
+                            field: "process_docs".into(),
+                            message,
+                        })?;
+                    if keep {
+                        kept.push(doc);
+                    }
+                }
+                Ok(kept)
+            }
             _ => Ok(docs),
         }
     }

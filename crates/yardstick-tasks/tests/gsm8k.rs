@@ -40,9 +40,13 @@ fn filters_and_exact_match_agree_with_lm_eval() {
         let response = record["response"].as_str().unwrap().to_owned();
         let target = record["target"].as_str().unwrap();
         for filter in filters {
-            let answer = filter.apply(std::slice::from_ref(&response));
+            let answers = filter
+                .apply(std::slice::from_ref(&response), &serde_json::Value::Null)
+                .unwrap();
+            assert_eq!(answers.len(), 1, "{} takes the first answer", filter.name);
+            let answer = answers[0].clone();
             let expected = record[filter.name.as_str()].as_str().unwrap();
-            let score = task.exact_match(&answer, target);
+            let score = task.exact_match(&answer, target).unwrap();
             let expected_score = record["exact_match"][filter.name.as_str()]
                 .as_f64()
                 .unwrap();
