@@ -30,6 +30,8 @@ pub enum BenchCommand {
     Scoring(BenchScoringArgs),
     /// Generation throughput at batch 1 and batch N against llama.cpp's greedy loop.
     Generate(BenchGenerateArgs),
+    /// Sandbox programs/s on HumanEval's reference solutions against bare python3.
+    Sandbox(BenchSandboxArgs),
 }
 
 /// Where the benchmark data and extra task files are.
@@ -101,6 +103,17 @@ pub struct RunArgs {
     /// Multiple-choice scoring strategy.
     #[arg(long, value_enum, default_value_t = ScoringArg::SharedPrefix)]
     pub scoring: ScoringArg,
+    /// Render prompts with the model's chat template (from the GGUF metadata), as
+    /// lm-eval's --apply_chat_template does.
+    #[arg(long)]
+    pub apply_chat_template: bool,
+    /// With --apply-chat-template: few-shot examples as alternating user and assistant
+    /// turns instead of one user message.
+    #[arg(long, requires = "apply_chat_template")]
+    pub fewshot_as_multiturn: bool,
+    /// Text put before each task's description (a system message in a chat).
+    #[arg(long, value_name = "TEXT")]
+    pub system_instruction: Option<String>,
     /// Print the scores as a table or as JSON.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
@@ -150,6 +163,18 @@ pub struct BenchGenerateArgs {
     /// Sequences per decode call in the batched run.
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
+    /// Print as a table or as JSON.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSandboxArgs {
+    /// HumanEval problems whose reference solution and tests are run.
+    #[arg(long, default_value_t = 164)]
+    pub limit: usize,
     /// Print as a table or as JSON.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,

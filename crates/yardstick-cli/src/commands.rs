@@ -1,15 +1,16 @@
 use crate::args::{
-    BenchCommand, BenchGenerateArgs, BenchScoringArgs, Cli, Command, DataArgs, ModelArgs,
-    OutputFormat, RunArgs, ScoringArg, TasksArgs,
+    BenchCommand, BenchGenerateArgs, BenchSandboxArgs, BenchScoringArgs, Cli, Command, DataArgs,
+    ModelArgs, OutputFormat, RunArgs, ScoringArg, TasksArgs,
 };
 use crate::table;
 use anyhow::{Context, Result};
+use std::sync::Arc;
 use yardstick_engine::{bench, evaluate, EvalOptions};
 use yardstick_models::{
     cached_model, GgufModel, ModelSpec, ScoringMode, SessionOptions, DEMO_MODEL,
 };
 use yardstick_store::Store;
-use yardstick_tasks::{DataDir, Task, TaskRegistry, TaskTree};
+use yardstick_tasks::{ChatFormat, ChatTemplate, DataDir, Task, TaskRegistry, TaskTree};
 
 pub fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
@@ -17,6 +18,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Tasks(args) => tasks(args),
         Command::Bench(BenchCommand::Scoring(args)) => bench_scoring(args),
         Command::Bench(BenchCommand::Generate(args)) => bench_generate(args),
+        Command::Bench(BenchCommand::Sandbox(args)) => bench_sandbox(args),
         Command::Sandbox(args) => crate::sandbox::run(args),
     }
 }
@@ -76,9 +78,33 @@ fn load_tasks(
 
 fn run(args: RunArgs) -> Result<()> {
     // Tasks first: a typo in a task name should not wait for a model to load.
-    let (tasks, selection) = load_tasks(&args.tasks, &args.data, args.num_fewshot)?;
+    let (mut tasks, selection) = load_tasks(&args.tasks, &args.data, args.num_fewshot)?;
     let (model, spec) = load_model(&args.model)?;
     let mut options = session_options(&args.model);
+    if args.apply_chat_template {
+        let source = model.chat_template().with_context(|| {
+            format!(
+                "{spec} has no chat template in its GGUF metadata (tokenizer.chat_template); \
+                 run without --apply-chat-template"
+            )
+        })?;
+        let template = ChatTemplate::new(&source, model.special_tokens())
+            .with_context(|| format!("the chat template of {spec} does not compile"))?;
+        let chat = Arc::new(ChatFormat {
+            template,
+            fewshot_as_multiturn: args.fewshot_as_multiturn,
+        });
+        for task in &mut tasks {
+            task.set_chat_format(chat.clone());
+        }
+        // Chat prompts hold the template's special tokens as text.
+        options.parse_special = true;
+    }
+    if let Some(instruction) = &args.system_instruction {
+        for task in &mut tasks {
+            task.set_system_instruction(instruction.clone());
+        }
+    }
     options.mode = match args.scoring {
         ScoringArg::SharedPrefix => ScoringMode::SharedPrefix,
         ScoringArg::Plain => ScoringMode::Plain,
@@ -160,6 +186,30 @@ fn bench_generate(args: BenchGenerateArgs) -> Result<()> {
             "{}",
             table::generation_bench_table(&report, &spec, &args.task)
         ),
+    }
+    Ok(())
+}
+
+fn bench_sandbox(args: BenchSandboxArgs) -> Result<()> {
+    let (tasks, _) = load_tasks(&["humaneval".to_owned()], &args.data, None)?;
+    // Each reference solution as the scorer runs a candidate: prompt + completion, then
+    // the tests and `check(entry_point)`.
+    let programs = tasks[0]
+        .generate_docs(Some(args.limit))?
+        .into_iter()
+        .map(|doc| {
+            let solution = doc.doc["canonical_solution"].as_str().unwrap_or_default();
+            yardstick_sandbox::Program::new(
+                format!("humaneval/{}", doc.doc_id),
+                format!("{}{solution}\n{}", doc.request.prompt, doc.target),
+            )
+        })
+        .collect::<Vec<_>>();
+    anyhow::ensure!(!programs.is_empty(), "no HumanEval problems to run");
+    let report = bench::sandbox_benchmark(&programs, yardstick_engine::code_eval_policy())?;
+    match args.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Table => print!("{}", table::sandbox_bench_table(&report)),
     }
     Ok(())
 }

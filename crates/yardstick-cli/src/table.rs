@@ -1,7 +1,7 @@
 //! Plain-text tables for the terminal.
 
 use serde_json::{json, Value};
-use yardstick_engine::bench::{GenerationBenchmark, ScoringBenchmark};
+use yardstick_engine::bench::{GenerationBenchmark, SandboxBenchmark, ScoringBenchmark};
 use yardstick_engine::RunOutcome;
 
 fn fmt_value(x: f64) -> String {
@@ -147,23 +147,56 @@ pub fn bench_table(
     out
 }
 
-/// The generation benchmark as a table, with each run's ratio to llama.cpp's loop.
+/// The generation benchmark as a table, with each run's decode throughput as a ratio
+/// to llama.cpp's loop.
 pub fn generation_bench_table(report: &GenerationBenchmark, model: &str, task: &str) -> String {
-    let peer = report.raw_decode.tokens_per_second;
+    let peer = report.raw_decode.decode_tokens_per_second;
     let mut out = format!(
         "model {model}, task {task}: {} prompts, up to {} tokens each, greedy\n\n",
         report.prompts, report.max_tokens
     );
-    out.push_str("| Run | Seconds | Generated tokens | Tokens/s | vs llama.cpp |\n");
-    out.push_str("| --- | --- | --- | --- | --- |\n");
+    out.push_str(
+        "| Run | Wall s | Generated | Tokens/s (wall) | Prefill tok/s | Decode s | Decode tok/s | Decode vs llama.cpp |\n",
+    );
+    out.push_str("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for m in [&report.raw_decode, &report.batch_one, &report.batched] {
         out.push_str(&format!(
-            "| {} | {:.2} | {} | {:.1} | {:.2}x |\n",
+            "| {} | {:.2} | {} | {:.1} | {:.0} | {:.2} | {:.1} | {:.2}x |\n",
             m.label,
             m.seconds,
-            m.tokens,
+            m.generated_tokens,
             m.tokens_per_second,
-            m.tokens_per_second / peer
+            m.prefill_tokens_per_second,
+            m.decode_seconds,
+            m.decode_tokens_per_second,
+            m.decode_tokens_per_second / peer
+        ));
+    }
+    out.push_str(&format!(
+        "\nbatch {} vs batch 1, decode tokens/s: {:.2}x\n",
+        report.batch,
+        report.batched.decode_tokens_per_second / report.batch_one.decode_tokens_per_second
+    ));
+    out
+}
+
+/// The sandbox benchmark as a table, with the sandbox's rate as a ratio to bare python3.
+pub fn sandbox_bench_table(report: &SandboxBenchmark) -> String {
+    let mut out = format!(
+        "HumanEval reference solutions with their tests: {} programs, {} at once, isolation {}\n\n",
+        report.programs, report.concurrency, report.isolation
+    );
+    out.push_str("| Run | Seconds | Passed | Programs/s | vs bare python3 |\n");
+    out.push_str("| --- | --- | --- | --- | --- |\n");
+    for run in [&report.bare, &report.sandboxed] {
+        out.push_str(&format!(
+            "| {} | {:.2} | {}/{} | {:.1} | {:.2}x |\n",
+            run.label,
+            run.seconds,
+            run.passed,
+            report.programs,
+            run.programs_per_second,
+            run.programs_per_second / report.bare.programs_per_second
         ));
     }
     out

@@ -572,3 +572,58 @@ fn code_tasks_generate_run_and_score() {
         );
     }
 }
+
+/// `--apply-chat-template`: the prompt is the demo model's ChatML conversation, few-shot
+/// examples as turns with `--fewshot-as-multiturn`, ending where the assistant answers;
+/// the results file names the template by its sha256. `--fewshot-as-multiturn` alone is
+/// refused.
+#[test]
+fn chat_template_renders_the_conversation() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--tasks",
+        "gsm8k",
+        "--limit",
+        "1",
+        "--num-fewshot",
+        "1",
+        "--apply-chat-template",
+        "--fewshot-as-multiturn",
+        "--system-instruction",
+        "Solve it.",
+    ];
+    let summary = run_demo_json(dir.path(), &args);
+    let sample = &samples_of(&summary)[0];
+    let prompt = sample["arguments"]["gen_args_0"]["arg_0"].as_str().unwrap();
+    assert!(
+        prompt.starts_with("<|im_start|>system\nSolve it.<|im_end|>\n<|im_start|>user\nQuestion: "),
+        "{prompt}"
+    );
+    assert_eq!(prompt.matches("<|im_start|>user\n").count(), 2, "{prompt}");
+    assert_eq!(
+        prompt.matches("<|im_start|>assistant\n").count(),
+        2,
+        "{prompt}"
+    );
+    assert!(
+        prompt.ends_with("\nAnswer:<|im_end|>\n<|im_start|>assistant\n"),
+        "{prompt}"
+    );
+    let results_path = summary["results_path"].as_str().unwrap();
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(results_path).unwrap()).unwrap();
+    assert_eq!(results["fewshot_as_multiturn"], true);
+    assert_eq!(results["system_instruction"], "Solve it.");
+    let template = results["chat_template"].as_str().unwrap();
+    assert_eq!(
+        results["chat_template_sha"].as_str().unwrap(),
+        yardstick_core::sha256_hex(template.as_bytes())
+    );
+
+    let output = yardstick()
+        .args(["run", "--model", &demo_model(), "--fewshot-as-multiturn"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(text(&output).1.contains("--apply-chat-template"));
+}

@@ -5,7 +5,7 @@ use crate::EngineError;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 use yardstick_core::{GenerateRequest, LoglikelihoodRequest, Sampling, TokenId};
-use yardstick_models::{Backend, GgufModel, ScoringMode, SessionOptions};
+use yardstick_models::{Backend, GenerationTimes, GgufModel, ScoringMode, SessionOptions};
 use yardstick_tasks::MultipleChoiceDoc;
 
 /// One measured configuration.
@@ -168,9 +168,51 @@ fn prefill_text(model: &GgufModel, docs: &[MultipleChoiceDoc], length: usize) ->
     tokens
 }
 
-/// The generation benchmark's figures: generated tokens per second (prompt processing
-/// included on every side) for llama.cpp's plain one-sequence greedy loop and for
-/// yardstick's generator with one and with several sequences per decode call.
+/// One generation run's figures: wall time and tokens, and the split llama.cpp's own
+/// timings make: prompt prefill, and decode (the calls that each add one token to every
+/// live sequence).
+#[derive(Debug, Clone, Serialize)]
+pub struct GenerationRun {
+    /// What was measured.
+    pub label: String,
+    /// Wall-clock seconds of the whole run.
+    pub seconds: f64,
+    /// Tokens generated.
+    pub generated_tokens: usize,
+    /// `generated_tokens / seconds`.
+    pub tokens_per_second: f64,
+    /// Seconds in prompt prefill.
+    pub prefill_seconds: f64,
+    /// Prompt tokens prefilled per second of prefill.
+    pub prefill_tokens_per_second: f64,
+    /// Seconds in decode calls.
+    pub decode_seconds: f64,
+    /// Tokens decoded (rows summed over decode calls).
+    pub decode_tokens: usize,
+    /// `decode_tokens / decode_seconds`: the decode throughput.
+    pub decode_tokens_per_second: f64,
+}
+
+impl GenerationRun {
+    fn new(label: &str, elapsed: Duration, generated: usize, times: &GenerationTimes) -> Self {
+        let seconds = elapsed.as_secs_f64();
+        Self {
+            label: label.to_owned(),
+            seconds,
+            generated_tokens: generated,
+            tokens_per_second: generated as f64 / seconds,
+            prefill_seconds: times.prefill.as_secs_f64(),
+            prefill_tokens_per_second: times.prefill_tokens as f64 / times.prefill.as_secs_f64(),
+            decode_seconds: times.decode.as_secs_f64(),
+            decode_tokens: times.decode_tokens,
+            decode_tokens_per_second: times.decode_tokens_per_second(),
+        }
+    }
+}
+
+/// The generation benchmark's figures for llama.cpp's plain one-sequence greedy loop
+/// (the peer) and for yardstick's generator with one and with several sequences per
+/// decode call, all on the same prompts in the same process.
 #[derive(Debug, Clone, Serialize)]
 pub struct GenerationBenchmark {
     /// Prompts generated from.
@@ -180,11 +222,11 @@ pub struct GenerationBenchmark {
     /// Sequences per decode call in the batched run.
     pub batch: usize,
     /// llama.cpp's greedy loop, one prompt after another (the peer).
-    pub raw_decode: Measurement,
+    pub raw_decode: GenerationRun,
     /// yardstick, one sequence at a time.
-    pub batch_one: Measurement,
+    pub batch_one: GenerationRun,
     /// yardstick, `batch` sequences per decode call.
-    pub batched: Measurement,
+    pub batched: GenerationRun,
 }
 
 /// Runs the generation benchmark on `prompts` (greedy, no stop strings).
@@ -208,26 +250,32 @@ pub fn generation_benchmark(
     // Warm-up: page the weights in.
     raw.raw_decode(&prompts[0], 4.min(max_tokens))?;
     let mut raw_tokens = 0;
-    let mut raw_elapsed = Duration::ZERO;
+    let mut raw_times = GenerationTimes::default();
+    let raw_start = Instant::now();
     for prompt in prompts {
-        let (tokens, elapsed) = raw.raw_decode(prompt, max_tokens)?;
+        let (tokens, times) = raw.raw_decode(prompt, max_tokens)?;
         raw_tokens += tokens;
-        raw_elapsed += elapsed;
+        raw_times.prefill += times.prefill;
+        raw_times.prefill_tokens += times.prefill_tokens;
+        raw_times.decode += times.decode;
+        raw_times.decode_tokens += times.decode_tokens;
     }
+    let raw_elapsed = raw_start.elapsed();
     drop(raw);
-    let run = |sequences: usize, label: &str| -> Result<Measurement, EngineError> {
+    let run = |sequences: usize, label: &str| -> Result<GenerationRun, EngineError> {
         let mut session = model.session(SessionOptions {
             generation_sequences: sequences as u32,
             ..options.clone()
         })?;
         let start = Instant::now();
         let out = session.generate(&requests)?;
+        let elapsed = start.elapsed();
         let tokens = out.iter().map(|r| r.tokens.len()).sum();
-        Ok(Measurement::new(
+        Ok(GenerationRun::new(
             label,
-            start.elapsed(),
+            elapsed,
             tokens,
-            prompts.len(),
+            &session.take_generation_times(),
         ))
     };
     let batch_one = run(1, "yardstick, 1 sequence")?;
@@ -236,13 +284,111 @@ pub fn generation_benchmark(
         prompts: prompts.len(),
         max_tokens,
         batch,
-        raw_decode: Measurement::new(
+        raw_decode: GenerationRun::new(
             "llama.cpp greedy loop",
             raw_elapsed,
             raw_tokens,
-            prompts.len(),
+            &raw_times,
         ),
         batch_one,
         batched,
+    })
+}
+
+/// One way of running the sandbox benchmark's programs.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProgramRun {
+    /// What was measured.
+    pub label: String,
+    /// Wall-clock seconds for all programs.
+    pub seconds: f64,
+    /// Programs that exited cleanly.
+    pub passed: usize,
+    /// Programs per second.
+    pub programs_per_second: f64,
+}
+
+/// The sandbox benchmark's figures: the same programs run in the sandbox and, as the
+/// peer, by a bare `python3` per program with no isolation, the same number at once.
+#[derive(Debug, Clone, Serialize)]
+pub struct SandboxBenchmark {
+    /// Programs run (each way).
+    pub programs: usize,
+    /// Programs run at once (each way).
+    pub concurrency: usize,
+    /// The sandbox's isolation.
+    pub isolation: String,
+    /// Bare `python3 FILE`, no isolation (the peer).
+    pub bare: ProgramRun,
+    /// The sandbox.
+    pub sandboxed: ProgramRun,
+}
+
+/// Runs `programs` bare and in a sandbox with `policy`.
+pub fn sandbox_benchmark(
+    programs: &[yardstick_sandbox::Program],
+    policy: yardstick_sandbox::Policy,
+) -> Result<SandboxBenchmark, EngineError> {
+    let sandbox_error = |source| EngineError::Sandbox {
+        task: "bench sandbox".into(),
+        source,
+    };
+    let sandbox = yardstick_sandbox::Sandbox::new(policy).map_err(sandbox_error)?;
+    let concurrency = sandbox.policy().effective_concurrency();
+    let scratch = std::env::temp_dir().join(format!("yardstick-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).map_err(|source| EngineError::Write {
+        path: scratch.clone(),
+        source,
+    })?;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let bare_passed = std::sync::atomic::AtomicUsize::new(0);
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..concurrency {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(program) = programs.get(index) else {
+                    break;
+                };
+                let path = scratch.join(format!("program_{index}.py"));
+                let ran = std::fs::write(&path, &program.source).and_then(|()| {
+                    std::process::Command::new(sandbox.python())
+                        .arg(&path)
+                        .current_dir(&scratch)
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::null())
+                        .status()
+                });
+                if ran.is_ok_and(|status| status.success()) {
+                    bare_passed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let bare_seconds = start.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&scratch);
+    let start = Instant::now();
+    let outcomes = sandbox.run_all(programs);
+    let sandboxed_seconds = start.elapsed().as_secs_f64();
+    let mut sandboxed_passed = 0;
+    for outcome in outcomes {
+        sandboxed_passed += usize::from(outcome.map_err(sandbox_error)?.passed());
+    }
+    let run = |label: &str, seconds: f64, passed: usize| ProgramRun {
+        label: label.to_owned(),
+        seconds,
+        passed,
+        programs_per_second: programs.len() as f64 / seconds,
+    };
+    Ok(SandboxBenchmark {
+        programs: programs.len(),
+        concurrency,
+        isolation: format!("{:?}", sandbox.isolation()),
+        bare: run(
+            "python3, no isolation",
+            bare_seconds,
+            bare_passed.into_inner(),
+        ),
+        sandboxed: run("yardstick sandbox", sandboxed_seconds, sandboxed_passed),
     })
 }

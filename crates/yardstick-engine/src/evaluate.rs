@@ -565,6 +565,9 @@ fn results_json(
         versions.insert(group.name.clone(), json!(group.version));
     }
     let model_name = manifest["model"]["name"].clone();
+    // The command line sets these for every task alike.
+    let chat = tasks.first().and_then(Task::chat_format);
+    let system_instruction = tasks.first().and_then(Task::system_instruction);
     let mut out = json!({
         "results": results,
         "group_subtasks": group_subtasks,
@@ -594,11 +597,11 @@ fn results_json(
         "model_source": "gguf",
         "model_name": model_name,
         "model_name_sanitized": sanitize_model_name(model_name.as_str().unwrap_or("")),
-        "system_instruction": null,
-        "system_instruction_sha": null,
-        "fewshot_as_multiturn": null,
-        "chat_template": null,
-        "chat_template_sha": null,
+        "system_instruction": system_instruction,
+        "system_instruction_sha": system_instruction.map(|s| sha256_hex(s.as_bytes())),
+        "fewshot_as_multiturn": chat.map(|c| c.fewshot_as_multiturn),
+        "chat_template": chat.map(|c| c.template.source()),
+        "chat_template_sha": chat.map(|c| c.template.sha256()),
         "total_evaluation_time_seconds": seconds.to_string(),
         "yardstick": manifest,
     });

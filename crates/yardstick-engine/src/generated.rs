@@ -48,7 +48,7 @@ impl CodeRunner {
                         task: task.name().to_string(),
                         source,
                     })?;
-                if let Some(warning) = sandbox.isolation().warning() {
+                for warning in sandbox.warnings() {
                     eprintln!("warning: {warning}");
                 }
                 sandbox

@@ -33,5 +33,8 @@ mod spec;
 pub use backend::Backend;
 pub use cache::{cache_dir, cached_model, DEMO_MODEL, GEMMA_MODEL};
 pub use error::ModelError;
-pub use gguf::{encode_pair, GgufModel, GgufSession, ScoringMode, SessionOptions, TokenizerInfo};
+pub use gguf::{
+    encode_pair, GenerationTimes, GgufModel, GgufSession, ScoringMode, SessionOptions,
+    TokenizerInfo,
+};
 pub use spec::ModelSpec;

@@ -134,8 +134,8 @@ fn tojson(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
     Ok(Value::from_safe_string(python_json_dumps(&json, indent)))
 }
 
-/// How a task's prompt becomes a conversation (lm-eval's `--apply_chat_template`,
-/// `--fewshot_as_multiturn` and `--system_instruction`).
+/// How a task's prompt becomes a conversation (lm-eval's `--apply_chat_template` and
+/// `--fewshot_as_multiturn`).
 #[derive(Debug)]
 pub struct ChatFormat {
     /// The model's template.
@@ -143,18 +143,15 @@ pub struct ChatFormat {
     /// Few-shot examples as alternating user and assistant turns, instead of one user
     /// message holding them all.
     pub fewshot_as_multiturn: bool,
-    /// A system message put before the task's description.
-    pub system_instruction: Option<String>,
 }
 
 impl ChatFormat {
-    /// A hash of everything that changes the prompts, for the task's config hash.
+    /// What identifies the format, for the task's config hash.
     pub fn fingerprint(&self) -> String {
         format!(
-            "chat={}|multiturn={}|system={:?}",
+            "chat={}|multiturn={}",
             self.template.sha256(),
-            self.fewshot_as_multiturn,
-            self.system_instruction
+            self.fewshot_as_multiturn
         )
     }
 }

@@ -50,6 +50,7 @@ pub struct Task {
     generation: Option<GenerationSpec>,
     templates: Templates,
     chat: Option<Arc<ChatFormat>>,
+    system_instruction: Option<String>,
 }
 
 impl std::fmt::Debug for Task {
@@ -108,11 +109,11 @@ impl FewshotPrefixes {
             Some(template) => task.render_text(template, doc, doc_id, "description")?,
             None => String::new(),
         };
-        let system_instruction = task
-            .chat
-            .as_ref()
-            .and_then(|c| c.system_instruction.as_deref());
-        let system = maybe_delimit(system_instruction, &description, &task.fewshot_delimiter());
+        let system = maybe_delimit(
+            task.system_instruction.as_deref(),
+            &description,
+            &task.fewshot_delimiter(),
+        );
         let mut turns = Vec::new();
         if !system.is_empty() {
             turns.push(Turn::new("system", system, ""));
@@ -281,6 +282,7 @@ impl Task {
             generation,
             templates: Templates::new(),
             chat: None,
+            system_instruction: None,
         })
     }
 
@@ -335,14 +337,16 @@ impl Task {
     /// A hash of everything that decides the prompts and the metrics: the resolved config,
     /// the shot count and seed. Results are only reused under the same hash.
     pub fn config_hash(&self) -> String {
-        let chat = self.chat.as_ref().map(|c| c.fingerprint());
-        let config = format!(
-            "{:?}|fewshot={}|seed={FEWSHOT_SEED}|split={}{}",
-            self.loaded.config,
-            self.num_fewshot,
-            self.eval_split,
-            chat.map(|c| format!("|{c}")).unwrap_or_default()
+        let mut config = format!(
+            "{:?}|fewshot={}|seed={FEWSHOT_SEED}|split={}",
+            self.loaded.config, self.num_fewshot, self.eval_split
         );
+        if let Some(chat) = &self.chat {
+            config.push_str(&format!("|{}", chat.fingerprint()));
+        }
+        if let Some(system) = &self.system_instruction {
+            config.push_str(&format!("|system={system:?}"));
+        }
         sha256_hex(config.as_bytes())
     }
 
@@ -601,6 +605,18 @@ impl Task {
     /// The chat format prompts are rendered with, if any.
     pub fn chat_format(&self) -> Option<&ChatFormat> {
         self.chat.as_deref()
+    }
+
+    /// Puts `instruction` before the task's description, as a system message in a chat
+    /// (lm-eval's `--system_instruction`; joined to the description by the few-shot
+    /// delimiter unless whitespace is already there).
+    pub fn set_system_instruction(&mut self, instruction: String) {
+        self.system_instruction = Some(instruction);
+    }
+
+    /// The system instruction, if one was set.
+    pub fn system_instruction(&self) -> Option<&str> {
+        self.system_instruction.as_deref()
     }
 
     fn render_text(

@@ -17,6 +17,7 @@ use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
+use std::time::Instant;
 use yardstick_core::{
     cut_at_stop, GenerateRequest, GenerateResponse, Sampling, StopReason, TokenId,
 };
@@ -30,6 +31,29 @@ pub(super) struct GenerateLimits {
     pub batch_tokens: usize,
     /// Sequences generated together.
     pub sequences: usize,
+    /// Read special-token text in prompts as special tokens (chat-templated prompts).
+    pub parse_special: bool,
+}
+
+/// Where generation time went: prompt prefill, and the decode steps that each advance
+/// every live sequence by one token (llama.cpp's "prompt eval" and "eval" times).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GenerationTimes {
+    /// Time in prefill decode calls.
+    pub prefill: std::time::Duration,
+    /// Prompt tokens prefilled.
+    pub prefill_tokens: usize,
+    /// Time in one-token-per-sequence decode calls, choosing the next tokens included.
+    pub decode: std::time::Duration,
+    /// Tokens those calls decoded (rows, summed over calls).
+    pub decode_tokens: usize,
+}
+
+impl GenerationTimes {
+    /// Decoded tokens per second of decode time.
+    pub fn decode_tokens_per_second(&self) -> f64 {
+        self.decode_tokens as f64 / self.decode.as_secs_f64()
+    }
 }
 
 /// A sequence being generated.
@@ -56,10 +80,13 @@ pub(super) fn run_generate(
     context: &mut LlamaContext<'_>,
     requests: &[GenerateRequest],
     limits: GenerateLimits,
+    times: &mut GenerationTimes,
 ) -> Result<Vec<GenerateResponse>, ModelError> {
     clear_sequences(context)?;
-    let mut prompts: Vec<Vec<LlamaToken>> =
-        requests.iter().map(|r| model.encode(&r.prompt)).collect();
+    let mut prompts: Vec<Vec<LlamaToken>> = requests
+        .iter()
+        .map(|r| model.encode_with(&r.prompt, limits.parse_special))
+        .collect();
     // lm-eval keeps the prompt's last (window - max_gen_toks) tokens.
     for (prompt, request) in prompts.iter_mut().zip(requests) {
         let room = limits.cells.saturating_sub(request.max_gen_toks).max(1);
@@ -81,7 +108,10 @@ pub(super) fn run_generate(
             let reserved = (prompts[index].len() + requests[index].max_gen_toks).min(limits.cells);
             let Some(&seq) = free_seqs.last() else { break };
             free_seqs.pop();
+            let started = Instant::now();
             let row = prefill(context, &prompts[index], seq, limits.batch_tokens)?;
+            times.prefill += started.elapsed();
+            times.prefill_tokens += prompts[index].len();
             let mut sequence = Live {
                 request: index,
                 seq,
@@ -107,6 +137,8 @@ pub(super) fn run_generate(
             break;
         }
         // One token for every live sequence in one decode call.
+        let started = Instant::now();
+        let rows = live.len();
         step.clear();
         for (row, sequence) in live.iter_mut().enumerate() {
             // A live sequence has generated at least one token (else it would be done).
@@ -128,6 +160,8 @@ pub(super) fn run_generate(
                 None => still_live.push(sequence),
             }
         }
+        times.decode += started.elapsed();
+        times.decode_tokens += rows;
         live = still_live;
     }
     clear_sequences(context)?;

@@ -6,6 +6,7 @@ mod score;
 mod sequential;
 mod tokenize;
 
+pub use generate::GenerationTimes;
 pub use tokenize::encode_pair;
 
 use crate::{Backend, ModelError};
@@ -77,6 +78,10 @@ pub struct SessionOptions {
     pub generation_sequences: u32,
     /// KV cells of each generated sequence (prompt and generated tokens).
     pub generation_cells: u32,
+    /// Read special-token text in prompts (`<|im_start|>`) as those tokens: what
+    /// chat-templated prompts need. Off, benchmark text is plain text, as lm-eval
+    /// tokenizes it.
+    pub parse_special: bool,
 }
 
 impl Default for SessionOptions {
@@ -90,6 +95,7 @@ impl Default for SessionOptions {
             flash_attention: false,
             generation_sequences: 8,
             generation_cells: 2048,
+            parse_special: false,
         }
     }
 }
@@ -190,12 +196,48 @@ impl GgufModel {
     }
 
     fn encode(&self, text: &str) -> Vec<LlamaToken> {
-        self.model.vocab().tokenize(text.as_bytes(), true, false)
+        self.encode_with(text, false)
+    }
+
+    /// Encodes text, BOS added when the GGUF asks for it; with `parse_special`,
+    /// special-token text becomes those tokens, and a BOS the text already starts with
+    /// (chat templates write `{{ bos_token }}`) is not doubled.
+    fn encode_with(&self, text: &str, parse_special: bool) -> Vec<LlamaToken> {
+        let vocab = self.model.vocab();
+        let mut tokens = vocab.tokenize(text.as_bytes(), true, parse_special);
+        if parse_special
+            && tokens.len() >= 2
+            && tokens[0] == vocab.bos()
+            && tokens[1] == vocab.bos()
+        {
+            tokens.remove(0);
+        }
+        tokens
+    }
+
+    /// The chat template in the GGUF's metadata (`tokenizer.chat_template`), if any.
+    pub fn chat_template(&self) -> Option<String> {
+        self.model
+            .meta_val_str("tokenizer.chat_template")
+            .ok()
+            .filter(|t| !t.is_empty())
+    }
+
+    /// The special tokens' text as chat templates see them (`bos_token`, `eos_token`).
+    pub fn special_tokens(&self) -> Vec<(String, String)> {
+        let vocab = self.model.vocab();
+        let text = |token: LlamaToken| {
+            String::from_utf8_lossy(&vocab.token_to_piece(token, true, None)).into_owned()
+        };
+        vec![
+            ("bos_token".to_owned(), text(vocab.bos())),
+            ("eos_token".to_owned(), text(vocab.eos())),
+        ]
     }
 
     /// The (context, continuation) token ids that lm-eval would score.
     pub fn encode_request(&self, request: &LoglikelihoodRequest) -> (Vec<TokenId>, Vec<TokenId>) {
-        let (ctx, cont) = self.encode_request_llama(request);
+        let (ctx, cont) = self.encode_request_llama(request, false);
         (
             ctx.into_iter().map(|t| TokenId(t.0)).collect(),
             cont.into_iter().map(|t| TokenId(t.0)).collect(),
@@ -205,11 +247,12 @@ impl GgufModel {
     fn encode_request_llama(
         &self,
         request: &LoglikelihoodRequest,
+        parse_special: bool,
     ) -> (Vec<LlamaToken>, Vec<LlamaToken>) {
         encode_pair(
             &request.context,
             &request.continuation,
-            |text| self.encode(text),
+            |text| self.encode_with(text, parse_special),
             LlamaToken(self.tokenizer.prefix_token.0),
             self.tokenizer.adds_bos,
         )
@@ -223,6 +266,7 @@ impl GgufModel {
             model: self,
             context,
             generation: None,
+            generation_times: GenerationTimes::default(),
             options,
         })
     }
@@ -288,10 +332,17 @@ pub struct GgufSession<'m> {
     context: LlamaContext<'m>,
     /// Generation's own context (one KV stream per sequence), made on first use.
     generation: Option<LlamaContext<'m>>,
+    /// Where generation time went since the last [`GgufSession::take_generation_times`].
+    generation_times: GenerationTimes,
     options: SessionOptions,
 }
 
 impl GgufSession<'_> {
+    /// Where generation time went since the last call (prefill and decode), and resets it.
+    pub fn take_generation_times(&mut self) -> GenerationTimes {
+        std::mem::take(&mut self.generation_times)
+    }
+
     /// Switches between shared-prefix and plain scoring.
     pub fn set_mode(&mut self, mode: ScoringMode) {
         self.options.mode = mode;
@@ -334,13 +385,13 @@ impl GgufSession<'_> {
 impl GgufSession<'_> {
     /// llama.cpp's plain greedy loop on one sequence: the prompt in batch-sized calls, then
     /// one token per call (first argmax) until `max_tokens` or an end-of-generation token.
-    /// Returns the tokens generated and the time taken; the peer a generator is measured
-    /// against.
+    /// Returns the tokens generated and where the time went; the peer a generator is
+    /// measured against.
     pub fn raw_decode(
         &mut self,
         prompt: &str,
         max_tokens: usize,
-    ) -> Result<(usize, Duration), ModelError> {
+    ) -> Result<(usize, GenerationTimes), ModelError> {
         let tokens = self.model.encode(prompt);
         if tokens.is_empty() || tokens.len() + max_tokens > self.context.n_ctx() as usize {
             return Err(ModelError::BadRequest(
@@ -354,6 +405,12 @@ impl GgufSession<'_> {
         let chunk = self.context.n_batch() as usize;
         let start = Instant::now();
         let last_row = generate::prefill(&mut self.context, &tokens, 0, chunk)?;
+        let mut times = GenerationTimes {
+            prefill: start.elapsed(),
+            prefill_tokens: tokens.len(),
+            ..GenerationTimes::default()
+        };
+        let decode_start = Instant::now();
         let mut batch = llama_cpp_2::llama_batch::LlamaBatch::new(1, 1);
         let vocab = self.model.model.vocab();
         let mut generated = 0;
@@ -373,9 +430,10 @@ impl GgufSession<'_> {
             position += 1;
             row = 0;
         }
-        let elapsed = start.elapsed();
+        times.decode = decode_start.elapsed();
+        times.decode_tokens = generated;
         score::clear_sequences(&mut self.context)?;
-        Ok((generated, elapsed))
+        Ok((generated, times))
     }
 }
 
@@ -400,8 +458,15 @@ impl Backend for GgufSession<'_> {
             cells: self.options.generation_cells as usize,
             batch_tokens: context.n_batch() as usize,
             sequences: sequences as usize,
+            parse_special: self.options.parse_special,
         };
-        generate::run_generate(self.model, context, requests, limits)
+        generate::run_generate(
+            self.model,
+            context,
+            requests,
+            limits,
+            &mut self.generation_times,
+        )
     }
 
     fn name(&self) -> &str {
@@ -418,7 +483,10 @@ impl Backend for GgufSession<'_> {
     ) -> Result<Vec<LoglikelihoodResponse>, ModelError> {
         let encoded: Vec<_> = requests
             .iter()
-            .map(|r| self.model.encode_request_llama(r))
+            .map(|r| {
+                self.model
+                    .encode_request_llama(r, self.options.parse_special)
+            })
             .collect();
         let limits = score::Limits {
             cells: self.context.n_ctx() as usize,
