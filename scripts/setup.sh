@@ -89,6 +89,12 @@ if [ "${1:-}" = "--reference" ]; then
     "$VENV/bin/pip" install -q lm-eval==0.4.12 requests 'uvicorn>=0.22.0' 'fastapi>=0.100.0' \
       'pydantic-settings>=2.0.1' 'sse-starlette>=1.6.1' 'starlette-context>=0.3.6,<0.4' 'PyYAML>=5.1'
   fi
+  # The chat-prompt fixture renders chat templates with transformers' own
+  # apply_chat_template (no torch needed).
+  if ! "$VENV/bin/python" -c 'import transformers' >/dev/null 2>&1; then
+    log "adding transformers to the reference virtualenv"
+    "$VENV/bin/pip" install -q 'transformers==5.24.0'
+  fi
 fi
 
 log "ready: models in $MODELS"

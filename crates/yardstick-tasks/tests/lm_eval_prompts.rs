@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
-use yardstick_tasks::{DataDir, Task, TaskRegistry};
+use yardstick_tasks::{Task, TaskRegistry};
 
 fn fixture() -> (Value, Vec<Value>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -28,42 +28,12 @@ fn fixture() -> (Value, Vec<Value>) {
     (header, lines.collect())
 }
 
-fn link(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-    std::os::unix::fs::symlink(from, to).unwrap();
-}
-
-/// The shared data, plus train splits copied from validation.
-fn data_with_train_splits(dir: &Path) -> DataDir {
-    let shared = common::data_dir(&["hf/cais/mmlu", "hellaswag"]);
-    link(&shared.join("hf/cais"), &dir.join("hf/cais"));
-    link(&shared.join("hf/truthfulqa"), &dir.join("hf/truthfulqa"));
-    for config in ["ARC-Easy", "ARC-Challenge"] {
-        let from = shared.join("hf/allenai/ai2_arc").join(config);
-        let to = dir.join("hf/allenai/ai2_arc").join(config);
-        link(&from.join("test.jsonl"), &to.join("test.jsonl"));
-        link(&from.join("validation.jsonl"), &to.join("validation.jsonl"));
-        std::fs::copy(from.join("validation.jsonl"), to.join("train.jsonl")).unwrap();
-    }
-    let hellaswag = shared.join("hellaswag/hellaswag_val.jsonl.gz");
-    link(&hellaswag, &dir.join("hellaswag/hellaswag_val.jsonl.gz"));
-    let mut validation = Vec::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(&hellaswag).unwrap())
-        .read_to_end(&mut validation)
-        .unwrap();
-    std::fs::write(dir.join("hellaswag/hellaswag_train.jsonl"), validation).unwrap();
-    let winogrande = shared.join("winogrande/dev.jsonl");
-    link(&winogrande, &dir.join("winogrande/dev.jsonl"));
-    std::fs::copy(&winogrande, dir.join("winogrande/train_xl.jsonl")).unwrap();
-    DataDir::new(Some(dir.to_owned()))
-}
-
 #[test]
 fn first_50_documents_render_as_lm_eval_renders_them() {
     let (header, records) = fixture();
     assert_eq!(header["lm_eval"], "0.4.12", "fixture header: {header}");
     let dir = tempfile::tempdir().unwrap();
-    let data = data_with_train_splits(dir.path());
+    let data = common::data_with_train_splits(dir.path());
     let registry = TaskRegistry::builtin().unwrap();
 
     let mut groups: BTreeMap<(String, u64), Vec<&Value>> = BTreeMap::new();

@@ -45,3 +45,37 @@ pub fn text_pair(pair: &Value) -> (String, String) {
     };
     (text(&pair[0]), text(&pair[1]))
 }
+
+fn link(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(from, to).unwrap();
+}
+
+/// The shared data laid out in `dir` as lm-eval's task folder has it
+/// (`scripts/parity/lm_eval_tasks.py`): links to the shared files, plus the train splits
+/// ARC, HellaSwag and WinoGrande lack there, written as copies of validation.
+pub fn data_with_train_splits(dir: &std::path::Path) -> yardstick_tasks::DataDir {
+    use std::io::Read;
+    let shared = data_dir(&["hf/cais/mmlu", "hellaswag", "gsm8k/train.jsonl"]);
+    link(&shared.join("hf/cais"), &dir.join("hf/cais"));
+    link(&shared.join("hf/truthfulqa"), &dir.join("hf/truthfulqa"));
+    link(&shared.join("gsm8k"), &dir.join("gsm8k"));
+    for config in ["ARC-Easy", "ARC-Challenge"] {
+        let from = shared.join("hf/allenai/ai2_arc").join(config);
+        let to = dir.join("hf/allenai/ai2_arc").join(config);
+        link(&from.join("test.jsonl"), &to.join("test.jsonl"));
+        link(&from.join("validation.jsonl"), &to.join("validation.jsonl"));
+        std::fs::copy(from.join("validation.jsonl"), to.join("train.jsonl")).unwrap();
+    }
+    let hellaswag = shared.join("hellaswag/hellaswag_val.jsonl.gz");
+    link(&hellaswag, &dir.join("hellaswag/hellaswag_val.jsonl.gz"));
+    let mut validation = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&hellaswag).unwrap())
+        .read_to_end(&mut validation)
+        .unwrap();
+    std::fs::write(dir.join("hellaswag/hellaswag_train.jsonl"), validation).unwrap();
+    let winogrande = shared.join("winogrande/dev.jsonl");
+    link(&winogrande, &dir.join("winogrande/dev.jsonl"));
+    std::fs::copy(&winogrande, dir.join("winogrande/train_xl.jsonl")).unwrap();
+    yardstick_tasks::DataDir::new(Some(dir.to_owned()))
+}
