@@ -191,6 +191,8 @@ pub struct GenerationRun {
     pub decode_tokens: usize,
     /// `decode_tokens / decode_seconds`: the decode throughput.
     pub decode_tokens_per_second: f64,
+    /// Sequences per decode call, on average.
+    pub rows_per_decode_call: f64,
 }
 
 impl GenerationRun {
@@ -206,6 +208,7 @@ impl GenerationRun {
             decode_seconds: times.decode.as_secs_f64(),
             decode_tokens: times.decode_tokens,
             decode_tokens_per_second: times.decode_tokens_per_second(),
+            rows_per_decode_call: times.decode_tokens as f64 / times.decode_calls.max(1) as f64,
         }
     }
 }
@@ -223,6 +226,8 @@ pub struct GenerationBenchmark {
     pub batch: usize,
     /// llama.cpp's greedy loop, one prompt after another (the peer).
     pub raw_decode: GenerationRun,
+    /// llama.cpp's batched greedy loop, `batch` prompts at a time (the batched peer).
+    pub raw_batched: GenerationRun,
     /// yardstick, one sequence at a time.
     pub batch_one: GenerationRun,
     /// yardstick, `batch` sequences per decode call.
@@ -259,8 +264,27 @@ pub fn generation_benchmark(
         raw_times.prefill_tokens += times.prefill_tokens;
         raw_times.decode += times.decode;
         raw_times.decode_tokens += times.decode_tokens;
+        raw_times.decode_calls += times.decode_calls;
     }
     let raw_elapsed = raw_start.elapsed();
+    let mut batched_tokens = 0;
+    let mut batched_times = GenerationTimes::default();
+    let batched_start = Instant::now();
+    for group in prompts.chunks(batch.max(1)) {
+        let (tokens, times) = raw.raw_decode_batch(group, max_tokens)?;
+        batched_tokens += tokens;
+        batched_times.prefill += times.prefill;
+        batched_times.prefill_tokens += times.prefill_tokens;
+        batched_times.decode += times.decode;
+        batched_times.decode_tokens += times.decode_tokens;
+        batched_times.decode_calls += times.decode_calls;
+    }
+    let raw_batched = GenerationRun::new(
+        &format!("llama.cpp batched loop, {batch} sequences"),
+        batched_start.elapsed(),
+        batched_tokens,
+        &batched_times,
+    );
     drop(raw);
     let run = |sequences: usize, label: &str| -> Result<GenerationRun, EngineError> {
         let mut session = model.session(SessionOptions {
@@ -290,6 +314,7 @@ pub fn generation_benchmark(
             raw_tokens,
             &raw_times,
         ),
+        raw_batched,
         batch_one,
         batched,
     })

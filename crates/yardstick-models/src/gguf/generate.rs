@@ -47,6 +47,8 @@ pub struct GenerationTimes {
     pub decode: std::time::Duration,
     /// Tokens those calls decoded (rows, summed over calls).
     pub decode_tokens: usize,
+    /// Decode calls made (`decode_tokens / decode_calls` rows per call on average).
+    pub decode_calls: usize,
 }
 
 impl GenerationTimes {
@@ -162,6 +164,7 @@ pub(super) fn run_generate(
         }
         times.decode += started.elapsed();
         times.decode_tokens += rows;
+        times.decode_calls += 1;
         live = still_live;
     }
     clear_sequences(context)?;

@@ -432,6 +432,78 @@ impl GgufSession<'_> {
         }
         times.decode = decode_start.elapsed();
         times.decode_tokens = generated;
+        times.decode_calls = generated;
+        score::clear_sequences(&mut self.context)?;
+        Ok((generated, times))
+    }
+}
+
+impl GgufSession<'_> {
+    /// llama.cpp's plain batched greedy loop, as its `batched` example runs it: every
+    /// prompt prefilled into a sequence of its own (one unified KV cache), then one decode
+    /// call per step with a row for each sequence still going, until each has
+    /// `max_tokens` or an end-of-generation token. Returns the tokens generated and where
+    /// the time went; the peer batched generation is measured against.
+    pub fn raw_decode_batch(
+        &mut self,
+        prompts: &[String],
+        max_tokens: usize,
+    ) -> Result<(usize, GenerationTimes), ModelError> {
+        let encoded: Vec<Vec<LlamaToken>> = prompts.iter().map(|p| self.model.encode(p)).collect();
+        let cells: usize = encoded.iter().map(|t| t.len() + max_tokens).sum();
+        if encoded.iter().any(Vec::is_empty)
+            || cells > self.context.n_ctx() as usize
+            || prompts.len() > self.options.max_sequences as usize
+        {
+            return Err(ModelError::BadRequest(
+                "prompts empty, too many or too long for a raw batched decode".into(),
+            ));
+        }
+        score::clear_sequences(&mut self.context)?;
+        let decode_error = |e: llama_cpp_2::DecodeError| ModelError::Decode(e.to_string());
+        let add_error =
+            |e: llama_cpp_2::llama_batch::BatchAddError| ModelError::Decode(e.to_string());
+        let chunk = self.context.n_batch() as usize;
+        let vocab = self.model.model.vocab();
+        let mut times = GenerationTimes::default();
+        // Per sequence: next position, the row holding its logits, tokens generated.
+        let mut live: Vec<(i32, usize, i32, usize)> = Vec::new();
+        let prefill_start = Instant::now();
+        for (seq, tokens) in encoded.iter().enumerate() {
+            let row = generate::prefill(&mut self.context, tokens, seq as i32, chunk)?;
+            // The first token is chosen now, before the next prefill overwrites the logits.
+            let first = LlamaToken(generate::argmax(self.context.get_logits_ith(row)) as i32);
+            times.prefill_tokens += tokens.len();
+            if !vocab.is_eog(first) && max_tokens > 0 {
+                live.push((seq as i32, tokens.len(), first.0, 1));
+            }
+        }
+        times.prefill = prefill_start.elapsed();
+        let mut generated = live.len();
+        let decode_start = Instant::now();
+        let mut batch = llama_cpp_2::llama_batch::LlamaBatch::new(live.len().max(1), 1);
+        while !live.is_empty() {
+            batch.clear();
+            for &(seq, position, token, _) in &live {
+                batch
+                    .add(LlamaToken(token), position as i32, &[seq], true)
+                    .map_err(add_error)?;
+            }
+            self.context.decode(&mut batch).map_err(decode_error)?;
+            times.decode_tokens += live.len();
+            times.decode_calls += 1;
+            let mut still = Vec::with_capacity(live.len());
+            for (row, &(seq, position, _, count)) in live.iter().enumerate() {
+                let next =
+                    LlamaToken(generate::argmax(self.context.get_logits_ith(row as i32)) as i32);
+                if count < max_tokens && !vocab.is_eog(next) {
+                    generated += 1;
+                    still.push((seq, position + 1, next.0, count + 1));
+                }
+            }
+            live = still;
+        }
+        times.decode = decode_start.elapsed();
         score::clear_sequences(&mut self.context)?;
         Ok((generated, times))
     }
