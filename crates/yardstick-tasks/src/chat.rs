@@ -70,7 +70,7 @@ impl ChatTemplate {
         env.add_function("raise_exception", raise_exception);
         env.add_function("strftime_now", strftime_now);
         env.add_filter("tojson", tojson);
-        env.add_template_owned(TEMPLATE_NAME, source.to_owned())?;
+        env.add_template_owned(TEMPLATE_NAME, without_generation_tags(source))?;
         Ok(Self {
             env,
             source: source.to_owned(),
@@ -112,6 +112,42 @@ impl ChatTemplate {
     pub fn sha256(&self) -> String {
         sha256_hex(self.source.as_bytes())
     }
+}
+
+/// Hugging Face's `{% generation %}...{% endgeneration %}` marks the assistant's text for
+/// training masks and renders its body unchanged; minijinja has no such tag, so it
+/// becomes `{% if true %}...{% endif %}`, keeping any `-` whitespace control.
+fn without_generation_tags(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(open) = rest.find("{%") {
+        out.push_str(&rest[..open]);
+        let tag = &rest[open..];
+        let Some(close) = tag.find("%}") else {
+            break;
+        };
+        let inner = &tag[2..close];
+        let (lead, body) = match inner.strip_prefix('-') {
+            Some(body) => ("-", body),
+            None => ("", inner),
+        };
+        let (body, trail) = match body.strip_suffix('-') {
+            Some(body) => (body, "-"),
+            None => (body, ""),
+        };
+        let replacement = match body.trim() {
+            "generation" => Some("if true"),
+            "endgeneration" => Some("endif"),
+            _ => None,
+        };
+        match replacement {
+            Some(word) => out.push_str(&format!("{{%{lead} {word} {trail}%}}")),
+            None => out.push_str(&tag[..close + 2]),
+        }
+        rest = &tag[close + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `raise_exception(message)`: the template refuses the conversation.
@@ -201,6 +237,20 @@ mod tests {
             .render(&[message("system", "x")], true)
             .unwrap_err();
         assert!(error.0.contains("no system role"), "{}", error.0);
+    }
+
+    #[test]
+    fn generation_tags_render_their_body() {
+        let source = "{% for m in messages %}{%- generation -%} [{{ m.content }}] {%- endgeneration %}{% endfor %}";
+        assert_eq!(
+            without_generation_tags(source),
+            "{% for m in messages %}{%- if true -%} [{{ m.content }}] {%- endif %}{% endfor %}"
+        );
+        let template = ChatTemplate::new(source, Vec::new()).unwrap();
+        let text = template
+            .render(&[message("assistant", "a")], false)
+            .unwrap();
+        assert_eq!(text, "[a]");
     }
 
     #[test]
