@@ -8,8 +8,13 @@
 //! boundaries never move, its numbers equal an uninterrupted run's. At the end it writes
 //! lm-evaluation-harness's results JSON and per-sample JSONL.
 //!
-//! [`bench`](mod@bench) measures scoring throughput against llama.cpp's raw prefill, and generation
-//! throughput against llama.cpp's plain greedy loop.
+//! Generation tasks are scored per answer filter: `exact_match` on the extracted answer,
+//! or for code tasks each candidate program run with the tests in the sandbox
+//! ([`code_eval_policy`]) and pass@k over how many passed.
+//!
+//! [`bench`](mod@bench) measures scoring throughput against llama.cpp's raw prefill,
+//! generation throughput against llama.cpp's plain and batched greedy loops, and the
+//! sandbox's programs/s against bare `python3`.
 
 pub mod bench;
 mod error;

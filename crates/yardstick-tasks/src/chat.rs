@@ -6,7 +6,9 @@
 //! with `trim_blocks` and `lstrip_blocks`, loop controls, Python's string methods,
 //! `raise_exception`, `strftime_now`, `tojson` as `json.dumps(ensure_ascii=False)`, and
 //! the variables `messages`, `add_generation_prompt` and the special tokens
-//! (`bos_token`, `eos_token`). A [`ChatFormat`] says how a task's prompt becomes a
+//! (`bos_token`, `eos_token`); `{% generation %}` blocks render their body. One jinja2
+//! feature is missing: Python's `%` string formatting (`'%s' % x`), which no template
+//! tested here uses, is an error. A [`ChatFormat`] says how a task's prompt becomes a
 //! conversation, as lm-eval's `--apply_chat_template` and `--fewshot_as_multiturn` do.
 
 use minijinja::value::{Kwargs, Value};
