@@ -1,0 +1,257 @@
+//! The n-grams of a benchmark's items, looked up by a rolling hash.
+
+use crate::normalize::for_each_word;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// One benchmark item: the texts a task renders for it (question, choices, answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenchmarkItem {
+    /// The task it belongs to.
+    pub task: String,
+    /// Its document id in the task's evaluation split.
+    pub doc_id: usize,
+    /// Its texts; n-grams never span two of them.
+    pub texts: Vec<String>,
+}
+
+impl BenchmarkItem {
+    /// An item of `task` with its texts.
+    pub fn new(task: impl Into<String>, doc_id: usize, texts: Vec<String>) -> Self {
+        Self {
+            task: task.into(),
+            doc_id,
+            texts,
+        }
+    }
+}
+
+/// The multiplier of the rolling n-gram hash (odd, so it is invertible mod 2^64).
+const ROLL: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// A word's hash: FNV-1a over its bytes, then a finalising mix so that the rolling
+/// hash's low bits are well spread.
+pub(crate) fn word_hash(word: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in word {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^ (hash >> 33)
+}
+
+/// The rolling hash of n consecutive words: `sum(word_hash(w_i) * ROLL^(n-1-i))`.
+/// [`Roller`] keeps it as words arrive.
+#[derive(Debug, Clone)]
+pub(crate) struct Roller {
+    n: usize,
+    /// `ROLL^(n-1)`, to take the oldest word out.
+    top: u64,
+    ring: Vec<u64>,
+    next: usize,
+    seen: usize,
+    hash: u64,
+}
+
+impl Roller {
+    pub(crate) fn new(n: usize) -> Self {
+        let top = (1..n).fold(1u64, |acc, _| acc.wrapping_mul(ROLL));
+        Self {
+            n,
+            top,
+            ring: vec![0; n],
+            next: 0,
+            seen: 0,
+            hash: 0,
+        }
+    }
+
+    /// Starts a new document: n-grams do not span documents.
+    pub(crate) fn reset(&mut self) {
+        self.seen = 0;
+        self.hash = 0;
+        self.next = 0;
+    }
+
+    /// Adds a word's hash; returns the hash of the last n words once there are n.
+    pub(crate) fn push(&mut self, word: u64) -> Option<u64> {
+        if self.seen >= self.n {
+            let oldest = self.ring[self.next];
+            self.hash = self.hash.wrapping_sub(oldest.wrapping_mul(self.top));
+        }
+        self.hash = self.hash.wrapping_mul(ROLL).wrapping_add(word);
+        self.ring[self.next] = word;
+        self.next = (self.next + 1) % self.n;
+        self.seen += 1;
+        (self.seen >= self.n).then_some(self.hash)
+    }
+
+    /// Where the oldest of the last n words sits in a ring of n slots filled in step
+    /// with this one.
+    pub(crate) fn oldest_slot(&self) -> usize {
+        self.next
+    }
+}
+
+/// A hasher that passes an already well-mixed `u64` through.
+#[derive(Default)]
+pub(crate) struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+/// One distinct n-gram of the benchmark and the items it occurs in.
+#[derive(Debug, Clone)]
+pub(crate) struct Ngram {
+    /// The normalised words joined by single spaces.
+    pub text: String,
+    /// Indices into the index's items.
+    pub items: Vec<u32>,
+}
+
+/// Every n-gram of a benchmark's items.
+#[derive(Debug)]
+pub struct NgramIndex {
+    n: usize,
+    items: Vec<BenchmarkItem>,
+    ngrams: Vec<Ngram>,
+    by_hash: HashMap<u64, Vec<u32>, BuildHasherDefault<Prehashed>>,
+    /// Items with no text of n words or more: they cannot be found by n-gram overlap.
+    too_short: Vec<bool>,
+}
+
+impl NgramIndex {
+    /// Indexes the n-grams of every text of every item.
+    pub fn build(items: &[BenchmarkItem], n: usize) -> Self {
+        let n = n.max(1);
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut ngrams: Vec<Ngram> = Vec::new();
+        let mut by_hash: HashMap<u64, Vec<u32>, BuildHasherDefault<Prehashed>> = HashMap::default();
+        let mut too_short = Vec::with_capacity(items.len());
+        let mut buffer = Vec::new();
+        for (item_index, item) in items.iter().enumerate() {
+            let mut indexed = false;
+            for text in &item.texts {
+                let mut words: Vec<String> = Vec::new();
+                for_each_word(text, &mut buffer, |w, _| {
+                    words.push(String::from_utf8_lossy(w).into_owned())
+                });
+                let mut roller = Roller::new(n);
+                for (end, word) in words.iter().enumerate() {
+                    let Some(hash) = roller.push(word_hash(word.as_bytes())) else {
+                        continue;
+                    };
+                    indexed = true;
+                    let joined = words[end + 1 - n..=end].join(" ");
+                    let id = *ids.entry(joined.clone()).or_insert_with(|| {
+                        ngrams.push(Ngram {
+                            text: joined,
+                            items: Vec::new(),
+                        });
+                        let id = (ngrams.len() - 1) as u32;
+                        by_hash.entry(hash).or_default().push(id);
+                        id
+                    });
+                    let owners = &mut ngrams[id as usize].items;
+                    if owners.last() != Some(&(item_index as u32)) {
+                        owners.push(item_index as u32);
+                    }
+                }
+            }
+            too_short.push(!indexed);
+        }
+        Self {
+            n,
+            items: items.to_vec(),
+            ngrams,
+            by_hash,
+            too_short,
+        }
+    }
+
+    /// The n-gram size.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// The indexed items, in the order given.
+    pub fn items(&self) -> &[BenchmarkItem] {
+        &self.items
+    }
+
+    /// Distinct n-grams indexed.
+    pub fn ngram_count(&self) -> usize {
+        self.ngrams.len()
+    }
+
+    /// Whether item `index` has no n-gram (all its texts are shorter than n words).
+    pub fn is_too_short(&self, index: usize) -> bool {
+        self.too_short.get(index).copied().unwrap_or(true)
+    }
+
+    /// The n-grams whose rolling hash is `hash` (candidates, to be compared).
+    pub(crate) fn candidates(&self, hash: u64) -> &[u32] {
+        self.by_hash.get(&hash).map_or(&[], Vec::as_slice)
+    }
+
+    pub(crate) fn ngram(&self, id: u32) -> &Ngram {
+        &self.ngrams[id as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rolling_hash_equals_the_hash_computed_afresh() {
+        let words: Vec<u64> = (0..40u64).map(|i| word_hash(&i.to_le_bytes())).collect();
+        let n = 5;
+        let mut roller = Roller::new(n);
+        for (end, &w) in words.iter().enumerate() {
+            let rolled = roller.push(w);
+            if end + 1 >= n {
+                let fresh = words[end + 1 - n..=end]
+                    .iter()
+                    .fold(0u64, |h, &w| h.wrapping_mul(ROLL).wrapping_add(w));
+                assert_eq!(rolled, Some(fresh));
+            } else {
+                assert_eq!(rolled, None);
+            }
+        }
+    }
+
+    #[test]
+    fn short_items_are_marked_and_shared_ngrams_list_every_item() {
+        let items = vec![
+            BenchmarkItem::new("t", 0, vec!["one two three".into()]),
+            BenchmarkItem::new("t", 1, vec!["a b c d".into(), "x".into()]),
+            BenchmarkItem::new("t", 2, vec!["zz a b c d".into()]),
+        ];
+        let index = NgramIndex::build(&items, 4);
+        assert!(index.is_too_short(0));
+        assert!(!index.is_too_short(1));
+        assert_eq!(index.ngram_count(), 2, "\"a b c d\" and \"zz a b c\"");
+        let hash = [b"a", b"b", b"c", b"d"].iter().fold(0u64, |h, w| {
+            h.wrapping_mul(ROLL).wrapping_add(word_hash(*w))
+        });
+        let ids = index.candidates(hash);
+        assert_eq!(ids.len(), 1);
+        assert_eq!(index.ngram(ids[0]).items, [1, 2]);
+    }
+}
