@@ -22,6 +22,9 @@ pub enum Command {
     Bench(BenchCommand),
     /// Run one Python file in the sandbox that code benchmarks use; print how it ended.
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Benchmark contamination: find benchmark items in training corpora.
+    #[command(subcommand)]
+    Contam(crate::contam::ContamCommand),
 }
 
 #[derive(Debug, Subcommand)]

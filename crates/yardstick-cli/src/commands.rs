@@ -20,6 +20,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Generate(args)) => bench_generate(args),
         Command::Bench(BenchCommand::Sandbox(args)) => bench_sandbox(args),
         Command::Sandbox(args) => crate::sandbox::run(args),
+        Command::Contam(command) => crate::contam::run(command),
     }
 }
 
@@ -52,7 +53,7 @@ fn registry(data: &DataArgs) -> Result<TaskRegistry> {
 
 /// Expands `--tasks` (task names, files, groups, tags) and loads every task once, in
 /// order; returns the tasks and the expanded selection (for group scores).
-fn load_tasks(
+pub(crate) fn load_tasks(
     names: &[String],
     data: &DataArgs,
     num_fewshot: Option<usize>,

@@ -6,6 +6,7 @@
 
 mod args;
 mod commands;
+mod contam;
 mod sandbox;
 mod table;
 

@@ -627,3 +627,58 @@ fn chat_template_renders_the_conversation() {
     assert!(!output.status.success());
     assert!(text(&output).1.contains("--apply-chat-template"));
 }
+
+/// `contam scan` on a corpus with every third ARC-Easy question planted (upper-cased,
+/// among filler): each planted question long enough to hold an 8-gram is reported with
+/// its doc id, and nothing else is.
+#[test]
+fn contam_scan_finds_planted_questions() {
+    let arc = data_dir().join("hf/allenai/ai2_arc/ARC-Easy/test.jsonl");
+    let questions: Vec<String> = std::fs::read_to_string(arc)
+        .unwrap()
+        .lines()
+        .take(40)
+        .map(|line| {
+            let row: Value = serde_json::from_str(line).unwrap();
+            row["question"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut corpus = String::new();
+    for (doc_id, question) in questions.iter().enumerate() {
+        corpus.push_str(&"lorem ipsum dolor sit amet ".repeat(40));
+        corpus.push('\n');
+        if doc_id % 3 == 0 {
+            corpus.push_str(&question.to_uppercase());
+            corpus.push('\n');
+        }
+    }
+    std::fs::write(dir.path().join("web.txt"), corpus).unwrap();
+    let output = yardstick()
+        .args([
+            "contam", "scan", "--tasks", "arc_easy", "--limit", "40", "--ngram", "8",
+        ])
+        .args(["--output", "json", "--corpus"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let task = &report["tasks"][0];
+    assert_eq!(task["items"], 40);
+    let flagged: Vec<u64> = task["contaminated_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["doc_id"].as_u64().unwrap())
+        .collect();
+    let expected: Vec<u64> = (0..40u64)
+        .filter(|&i| i % 3 == 0)
+        .filter(|&i| yardstick_contam::normalized_words(&questions[i as usize]).len() >= 8)
+        .collect();
+    assert!(expected.len() >= 10, "{expected:?}");
+    assert_eq!(flagged, expected);
+    let sample = &task["contaminated_items"][0]["samples"][0];
+    assert!(sample["file"].as_str().unwrap().ends_with("web.txt"));
+}
