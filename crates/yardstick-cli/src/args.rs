@@ -35,6 +35,8 @@ pub enum BenchCommand {
     Generate(BenchGenerateArgs),
     /// Sandbox programs/s on HumanEval's reference solutions against bare python3.
     Sandbox(BenchSandboxArgs),
+    /// Contamination scan MB/s and recall on a synthetic corpus against a Python scan.
+    Contam(crate::contam::BenchContamArgs),
 }
 
 /// Where the benchmark data and extra task files are.

@@ -19,6 +19,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Scoring(args)) => bench_scoring(args),
         Command::Bench(BenchCommand::Generate(args)) => bench_generate(args),
         Command::Bench(BenchCommand::Sandbox(args)) => bench_sandbox(args),
+        Command::Bench(BenchCommand::Contam(args)) => crate::contam::bench(args),
         Command::Sandbox(args) => crate::sandbox::run(args),
         Command::Contam(command) => crate::contam::run(command),
     }

@@ -29,17 +29,72 @@ impl BenchmarkItem {
 /// The multiplier of the rolling n-gram hash (odd, so it is invertible mod 2^64).
 const ROLL: u64 = 0x9E37_79B9_7F4A_7C15;
 
-/// A word's hash: FNV-1a over its bytes, then a finalising mix so that the rolling
-/// hash's low bits are well spread.
+/// A word's 64-bit hash: its bytes taken eight at a time (little-endian, the last block
+/// zero-padded), each block mixed in with a multiply and a rotation, then the length,
+/// then a finalising mix so that every bit of the rolling hash depends on every word.
+/// [`WordHasher`] computes the same value a byte at a time.
 pub(crate) fn word_hash(word: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hasher = WordHasher::new();
     for &byte in word {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        hasher.push(byte);
     }
-    hash ^= hash >> 33;
-    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    hash ^ (hash >> 33)
+    hasher.finish()
+}
+
+const WORD_SEED: u64 = 0xC2B2_AE3D_27D4_EB4F;
+const WORD_MIX: u64 = 0x9FB2_1C65_1E98_DF25;
+
+/// [`word_hash`], fed a byte at a time, so the scanner hashes words as it normalises
+/// them, without copying them anywhere.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WordHasher {
+    hash: u64,
+    block: u64,
+    filled: u32,
+    len: u64,
+}
+
+impl WordHasher {
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Self {
+            hash: WORD_SEED,
+            block: 0,
+            filled: 0,
+            len: 0,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, byte: u8) {
+        self.block |= u64::from(byte) << (8 * self.filled);
+        self.filled += 1;
+        self.len += 1;
+        if self.filled == 8 {
+            self.hash = (self.hash ^ self.block)
+                .wrapping_mul(WORD_MIX)
+                .rotate_left(29);
+            self.block = 0;
+            self.filled = 0;
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline]
+    pub(crate) fn finish(&self) -> u64 {
+        let mut hash = self.hash;
+        if self.filled > 0 {
+            hash = (hash ^ self.block).wrapping_mul(WORD_MIX).rotate_left(29);
+        }
+        hash ^= self.len.wrapping_mul(0x1656_67B1_9E37_79F9);
+        hash ^= hash >> 32;
+        hash = hash.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+        hash ^ (hash >> 29)
+    }
 }
 
 /// The rolling hash of n consecutive words: `sum(word_hash(w_i) * ROLL^(n-1-i))`.
@@ -83,15 +138,18 @@ impl Roller {
         }
         self.hash = self.hash.wrapping_mul(ROLL).wrapping_add(word);
         self.ring[self.next] = word;
-        self.next = (self.next + 1) % self.n;
+        self.next += 1;
+        if self.next == self.n {
+            self.next = 0;
+        }
         self.seen += 1;
         (self.seen >= self.n).then_some(self.hash)
     }
 
-    /// Where the oldest of the last n words sits in a ring of n slots filled in step
-    /// with this one.
-    pub(crate) fn oldest_slot(&self) -> usize {
-        self.next
+    /// Whether the last n word hashes, oldest first, are `hashes`.
+    pub(crate) fn window_is(&self, hashes: &[u64]) -> bool {
+        let (newer, older) = self.ring.split_at(self.next);
+        hashes.len() == self.n && older.iter().chain(newer).eq(hashes.iter())
     }
 }
 
@@ -120,8 +178,42 @@ impl Hasher for Prehashed {
 pub(crate) struct Ngram {
     /// The normalised words joined by single spaces.
     pub text: String,
+    /// Its words' hashes, in order: what a corpus window is compared with.
+    pub words: Box<[u64]>,
     /// Indices into the index's items.
     pub items: Vec<u32>,
+}
+
+/// A bit per slot of the n-gram hashes' top bits: most corpus windows are ruled out by
+/// one bit in a table small enough to stay in cache, before the hash table is probed.
+#[derive(Debug)]
+struct Prefilter {
+    bits: Vec<u64>,
+    shift: u32,
+}
+
+impl Prefilter {
+    /// Sized for at most one n-gram per 16 bits (at least 2^20 bits).
+    fn new(ngrams: usize) -> Self {
+        let log2 = (ngrams.max(1) * 16)
+            .next_power_of_two()
+            .trailing_zeros()
+            .max(20);
+        Self {
+            bits: vec![0; 1 << (log2 - 6)],
+            shift: 64 - log2,
+        }
+    }
+
+    fn insert(&mut self, hash: u64) {
+        let slot = (hash >> self.shift) as usize;
+        self.bits[slot / 64] |= 1 << (slot % 64);
+    }
+
+    fn may_contain(&self, hash: u64) -> bool {
+        let slot = (hash >> self.shift) as usize;
+        self.bits[slot / 64] & (1 << (slot % 64)) != 0
+    }
 }
 
 /// Every n-gram of a benchmark's items.
@@ -131,8 +223,11 @@ pub struct NgramIndex {
     items: Vec<BenchmarkItem>,
     ngrams: Vec<Ngram>,
     by_hash: HashMap<u64, Vec<u32>, BuildHasherDefault<Prehashed>>,
+    prefilter: Prefilter,
     /// Items with no text of n words or more: they cannot be found by n-gram overlap.
     too_short: Vec<bool>,
+    /// Items with an n-gram another item also has.
+    shared: Vec<bool>,
 }
 
 impl NgramIndex {
@@ -157,10 +252,12 @@ impl NgramIndex {
                         continue;
                     };
                     indexed = true;
-                    let joined = words[end + 1 - n..=end].join(" ");
+                    let window = &words[end + 1 - n..=end];
+                    let joined = window.join(" ");
                     let id = *ids.entry(joined.clone()).or_insert_with(|| {
                         ngrams.push(Ngram {
                             text: joined,
+                            words: window.iter().map(|w| word_hash(w.as_bytes())).collect(),
                             items: Vec::new(),
                         });
                         let id = (ngrams.len() - 1) as u32;
@@ -175,12 +272,26 @@ impl NgramIndex {
             }
             too_short.push(!indexed);
         }
+        let mut shared = vec![false; items.len()];
+        for ngram in &ngrams {
+            if ngram.items.len() > 1 {
+                for &item in &ngram.items {
+                    shared[item as usize] = true;
+                }
+            }
+        }
+        let mut prefilter = Prefilter::new(ngrams.len());
+        for &hash in by_hash.keys() {
+            prefilter.insert(hash);
+        }
         Self {
             n,
             items: items.to_vec(),
             ngrams,
             by_hash,
+            prefilter,
             too_short,
+            shared,
         }
     }
 
@@ -204,8 +315,18 @@ impl NgramIndex {
         self.too_short.get(index).copied().unwrap_or(true)
     }
 
+    /// Whether item `index` has an n-gram that another item has too, so that finding it
+    /// also finds the other (MMLU questions on one reading passage, say).
+    pub fn shares_ngrams(&self, index: usize) -> bool {
+        self.shared.get(index).copied().unwrap_or(false)
+    }
+
     /// The n-grams whose rolling hash is `hash` (candidates, to be compared).
+    #[inline]
     pub(crate) fn candidates(&self, hash: u64) -> &[u32] {
+        if !self.prefilter.may_contain(hash) {
+            return &[];
+        }
         self.by_hash.get(&hash).map_or(&[], Vec::as_slice)
     }
 

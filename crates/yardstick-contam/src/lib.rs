@@ -31,9 +31,11 @@ mod error;
 mod index;
 mod normalize;
 mod scan;
+mod synthetic;
 
 pub use corpus::{CorpusFormat, CorpusIssue};
 pub use error::ContamError;
 pub use index::{BenchmarkItem, NgramIndex};
 pub use normalize::normalized_words;
 pub use scan::{scan_corpus, ItemMatches, Match, ScanOptions, ScanReport};
+pub use synthetic::{write_synthetic_corpus, SyntheticCorpus};

@@ -1,5 +1,6 @@
 //! Text normalisation as lm-evaluation-harness's decontamination (`Janitor`) does it.
 
+use crate::index::WordHasher;
 use yardstick_core::is_python_whitespace;
 
 /// How a byte is treated: kept (lower-cased), a word break, deleted, or the start of a
@@ -95,6 +96,63 @@ pub(crate) fn for_each_word(text: &str, buffer: &mut Vec<u8>, mut word: impl FnM
     buffer.clear();
 }
 
+/// Calls `word(hash, offset)` for each word of `text`, as [`for_each_word`] splits and
+/// normalises it, with the word's [`word_hash`](crate::index::word_hash): the scanner's
+/// inner loop, which copies nothing.
+#[inline]
+pub(crate) fn for_each_word_hash(text: &str, mut word: impl FnMut(u64, usize)) {
+    let bytes = text.as_bytes();
+    let mut hasher = WordHasher::new();
+    let mut start: Option<usize> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        match CLASSES[byte as usize] {
+            Class::Keep => {
+                start.get_or_insert(i);
+                hasher.push(byte.to_ascii_lowercase());
+                i += 1;
+            }
+            Class::Delete => {
+                start.get_or_insert(i);
+                i += 1;
+            }
+            Class::Space => {
+                if let Some(at) = start.take() {
+                    if !hasher.is_empty() {
+                        word(hasher.finish(), at);
+                    }
+                    hasher = WordHasher::new();
+                }
+                i += 1;
+            }
+            Class::NonAscii => {
+                let c = text[i..].chars().next().unwrap_or(' ');
+                let width = c.len_utf8();
+                if is_python_whitespace(c) {
+                    if let Some(at) = start.take() {
+                        if !hasher.is_empty() {
+                            word(hasher.finish(), at);
+                        }
+                        hasher = WordHasher::new();
+                    }
+                } else {
+                    start.get_or_insert(i);
+                    for &b in &bytes[i..i + width] {
+                        hasher.push(b);
+                    }
+                }
+                i += width;
+            }
+        }
+    }
+    if let Some(at) = start {
+        if !hasher.is_empty() {
+            word(hasher.finish(), at);
+        }
+    }
+}
+
 /// The normalised words of `text` (see [`crate`]): what lm-eval's
 /// `word_ngrams(janitor.normalize_string(text), n)` splits into n-grams.
 pub fn normalized_words(text: &str) -> Vec<String> {
@@ -117,6 +175,19 @@ mod tests {
             ["dont", "panic", "its", "430", "ok", "café", "x"]
         );
         assert!(normalized_words(" ... !! ").is_empty());
+    }
+
+    #[test]
+    fn streamed_hashes_equal_the_hashes_of_the_normalised_words() {
+        let text = "Don't PANIC -- it's 4:30,\tok?\u{a0}Café\u{3000}x abcdefghijklmnopq";
+        let mut words = Vec::new();
+        for_each_word(text, &mut Vec::new(), |w, at| {
+            words.push((crate::index::word_hash(w), at))
+        });
+        let mut streamed = Vec::new();
+        for_each_word_hash(text, |h, at| streamed.push((h, at)));
+        assert_eq!(words.len(), 8);
+        assert_eq!(streamed, words);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Streaming corpus files through an [`NgramIndex`] on all cores.
 
 use crate::corpus::{list_files, open, CorpusFormat, CorpusIssue};
-use crate::index::{word_hash, NgramIndex, Roller};
-use crate::normalize::for_each_word;
+use crate::index::{NgramIndex, Roller};
+use crate::normalize::for_each_word_hash;
 use crate::ContamError;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -108,23 +108,20 @@ impl Findings {
     }
 }
 
-/// The last n words of the current document and their rolling hash.
+/// The last n words of the current document (their hashes) and their rolling hash.
 struct Window<'a> {
     index: &'a NgramIndex,
     roller: Roller,
-    words: Vec<Vec<u8>>,
     offsets: Vec<u64>,
     next: usize,
 }
 
 impl<'a> Window<'a> {
     fn new(index: &'a NgramIndex) -> Self {
-        let n = index.n();
         Self {
             index,
-            roller: Roller::new(n),
-            words: vec![Vec::new(); n],
-            offsets: vec![0; n],
+            roller: Roller::new(index.n()),
+            offsets: vec![0; index.n()],
             next: 0,
         }
     }
@@ -135,42 +132,25 @@ impl<'a> Window<'a> {
     }
 
     /// Adds a word at `offset`; calls `found(ngram id, offset of its first word)` for
-    /// each benchmark n-gram the last n words spell.
-    fn push(&mut self, word: &[u8], offset: u64, found: &mut impl FnMut(u32, u64)) {
-        let slot = self.next;
-        self.words[slot].clear();
-        self.words[slot].extend_from_slice(word);
-        self.offsets[slot] = offset;
-        self.next = (slot + 1) % self.words.len();
-        let Some(hash) = self.roller.push(word_hash(word)) else {
+    /// each benchmark n-gram the last n words spell (same rolling hash, and the same
+    /// hash word by word: a false match would need two different words with one 64-bit
+    /// hash).
+    #[inline]
+    fn push(&mut self, word: u64, offset: u64, found: &mut impl FnMut(u32, u64)) {
+        self.offsets[self.next] = offset;
+        self.next += 1;
+        if self.next == self.offsets.len() {
+            self.next = 0;
+        }
+        let Some(hash) = self.roller.push(word) else {
             return;
         };
         for &id in self.index.candidates(hash) {
-            if self.spells(&self.index.ngram(id).text) {
-                found(id, self.offsets[self.roller.oldest_slot()]);
+            if self.roller.window_is(&self.index.ngram(id).words) {
+                // The slot after the newest is the oldest word's.
+                found(id, self.offsets[self.next]);
             }
         }
-    }
-
-    /// Whether the window's words, oldest first, joined by spaces, are `text`.
-    fn spells(&self, text: &str) -> bool {
-        let n = self.words.len();
-        let mut rest = text.as_bytes();
-        for k in 0..n {
-            let word = &self.words[(self.roller.oldest_slot() + k) % n];
-            let Some(tail) = rest.strip_prefix(word.as_slice()) else {
-                return false;
-            };
-            rest = if k + 1 < n {
-                match tail.strip_prefix(b" ") {
-                    Some(tail) => tail,
-                    None => return false,
-                }
-            } else {
-                tail
-            };
-        }
-        rest.is_empty()
     }
 }
 
@@ -270,7 +250,6 @@ fn scan_file(path: &Path, index: &NgramIndex, options: &ScanOptions, findings: &
     };
     let mut window = Window::new(index);
     let mut line = Vec::with_capacity(1 << 16);
-    let mut scratch = Vec::with_capacity(64);
     let mut offset: u64 = 0;
     loop {
         line.clear();
@@ -315,7 +294,7 @@ fn scan_file(path: &Path, index: &NgramIndex, options: &ScanOptions, findings: &
         };
         match corpus.format {
             CorpusFormat::Text => {
-                for_each_word(text, &mut scratch, |word, at| {
+                for_each_word_hash(text, |word, at| {
                     window.push(word, line_start + at as u64, &mut record)
                 });
             }
@@ -341,9 +320,7 @@ fn scan_file(path: &Path, index: &NgramIndex, options: &ScanOptions, findings: &
                     continue;
                 };
                 window.reset();
-                for_each_word(body, &mut scratch, |word, _| {
-                    window.push(word, line_start, &mut record)
-                });
+                for_each_word_hash(body, |word, _| window.push(word, line_start, &mut record));
             }
         }
     }

@@ -196,3 +196,28 @@ fn malformed_files_are_reported_with_offsets_and_skipped() {
     // latin1 line, and two JSON documents.
     assert!(report.items[0].matches > 2 + 1);
 }
+
+/// The benchmark's corpus generator: every planted item is found and nothing else, at
+/// n = 8 and 13, over several shards scanned in parallel.
+#[test]
+fn synthetic_corpus_recall_is_complete_without_false_positives() {
+    for n in [8, 13] {
+        let mut words = Words(0x9E37_79B9_7F4A_7C15);
+        let items: Vec<BenchmarkItem> = (0..300)
+            .map(|i| BenchmarkItem::new("synthetic", i, vec![words.sentence(10 + i % 15)]))
+            .collect();
+        let index = NgramIndex::build(&items, n);
+        let dir = tempfile::tempdir().unwrap();
+        let corpus =
+            yardstick_contam::write_synthetic_corpus(dir.path(), &index, 3_000_000, 500_000, 3, 7)
+                .unwrap();
+        assert_eq!(corpus.files.len(), 6);
+        assert!(corpus.planted.len() >= 50, "{}", corpus.planted.len());
+        let report = scan_corpus(&corpus.files, &index, &ScanOptions::default()).unwrap();
+        let flagged: Vec<usize> = (0..items.len())
+            .filter(|&i| report.items[i].contaminated())
+            .collect();
+        assert_eq!(flagged, corpus.planted, "n = {n}");
+        assert!(report.bytes >= 3_000_000);
+    }
+}

@@ -487,6 +487,45 @@ impl Task {
             .collect()
     }
 
+    /// What a contamination check looks for in a corpus, for each of the first `limit`
+    /// documents: the question as `doc_to_decontamination_query` renders it (else
+    /// `doc_to_text`; no description, no few-shot examples), every choice, and the
+    /// answer. Template text shared by all documents stays out, so that one leaked item
+    /// does not flag its neighbours.
+    pub fn decontamination_texts(
+        &self,
+        limit: Option<usize>,
+    ) -> Result<Vec<(usize, Vec<String>)>, TaskError> {
+        let count = limit.map_or(self.docs.len(), |l| l.min(self.docs.len()));
+        (0..count)
+            .map(|doc_id| {
+                let doc = &self.docs[doc_id];
+                let mut texts = Vec::new();
+                match &self.loaded.config.doc_to_decontamination_query {
+                    Some(template) => texts.push(self.render_text(
+                        template,
+                        doc,
+                        doc_id,
+                        "doc_to_decontamination_query",
+                    )?),
+                    None => {
+                        if let DocText::Prompt(text) = self.doc_to_text(doc, doc_id)? {
+                            texts.push(text);
+                        }
+                    }
+                }
+                if self.loaded.config.doc_to_choice.is_some() {
+                    texts.extend(self.doc_to_choice(doc, doc_id)?);
+                }
+                let target = value_text(&self.resolve("doc_to_target", doc, doc_id)?);
+                if !texts.contains(&target) && as_index(&target).is_none() {
+                    texts.push(target);
+                }
+                Ok((doc_id, texts))
+            })
+            .collect()
+    }
+
     fn fewshot_prefixes(&self) -> FewshotPrefixes {
         let config = &self.loaded.config;
         FewshotPrefixes {
