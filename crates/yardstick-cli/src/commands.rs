@@ -25,7 +25,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
     }
 }
 
-fn load_model(args: &ModelArgs) -> Result<(GgufModel, String)> {
+pub(crate) fn load_model(args: &ModelArgs) -> Result<(GgufModel, String)> {
     let spec_text = args
         .model
         .clone()
@@ -36,7 +36,7 @@ fn load_model(args: &ModelArgs) -> Result<(GgufModel, String)> {
     Ok((model, spec_text))
 }
 
-fn session_options(args: &ModelArgs) -> SessionOptions {
+pub(crate) fn session_options(args: &ModelArgs) -> SessionOptions {
     SessionOptions {
         threads: args.threads,
         batch_tokens: args.batch_tokens,

@@ -14,6 +14,140 @@ use yardstick_tasks::Task;
 pub enum ContamCommand {
     /// Find the tasks' items in corpus files by n-gram overlap (lm-eval's normalisation).
     Scan(ScanArgs),
+    /// Ask the model itself: Min-K% Prob per text, and its ROC AUC for labelled texts.
+    Probe(ProbeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub model: crate::args::ModelArgs,
+    /// JSON Lines of texts to probe: {"text": ..., "member": true|false (optional),
+    /// "id": ... (optional)}.
+    #[arg(long, value_name = "FILE", conflicts_with = "tasks")]
+    pub texts: Option<PathBuf>,
+    /// Probe these tasks' items (question, choices and answer, one text per item).
+    #[arg(long, value_delimiter = ',')]
+    pub tasks: Vec<String>,
+    /// Only the first N documents of each task.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// The share of least likely tokens averaged, in percent.
+    #[arg(long, default_value_t = 20.0)]
+    pub k: f64,
+    /// Print a summary table, or JSON with every text's score.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// A text to probe, with its label when known.
+struct ProbeText {
+    id: String,
+    text: String,
+    member: Option<bool>,
+}
+
+fn probe_texts(args: &ProbeArgs) -> Result<Vec<ProbeText>> {
+    if let Some(path) = &args.texts {
+        let body = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        return body
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(number, line)| {
+                let at = || format!("{}:{}", path.display(), number + 1);
+                let row: serde_json::Value =
+                    serde_json::from_str(line).with_context(|| format!("{}: not JSON", at()))?;
+                let text = row["text"]
+                    .as_str()
+                    .with_context(|| format!("{}: no string field `text`", at()))?;
+                Ok(ProbeText {
+                    id: row
+                        .get("id")
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                        .unwrap_or_else(|| (number + 1).to_string()),
+                    text: text.to_owned(),
+                    member: row["member"].as_bool(),
+                })
+            })
+            .collect();
+    }
+    anyhow::ensure!(!args.tasks.is_empty(), "give --texts FILE or --tasks NAMES");
+    let (tasks, _) = crate::commands::load_tasks(&args.tasks, &args.data, Some(0))?;
+    let mut texts = Vec::new();
+    for task in &tasks {
+        for item in benchmark_items(task, args.limit)? {
+            texts.push(ProbeText {
+                id: format!("{}/{}", item.task, item.doc_id),
+                text: item.texts.join("\n"),
+                member: None,
+            });
+        }
+    }
+    Ok(texts)
+}
+
+fn probe(args: ProbeArgs) -> Result<()> {
+    anyhow::ensure!(
+        args.k > 0.0 && args.k <= 100.0,
+        "--k is a percentage in (0, 100]"
+    );
+    let texts = probe_texts(&args)?;
+    let (model, spec) = crate::commands::load_model(&args.model)?;
+    let mut session = model.session(crate::commands::session_options(&args.model))?;
+    let mut scores = Vec::with_capacity(texts.len());
+    for text in &texts {
+        let logprobs = session
+            .token_logprobs(&text.text)
+            .with_context(|| format!("text {}", text.id))?;
+        scores.push(yardstick_metrics::min_k_percent_prob(&logprobs, args.k));
+    }
+    let labelled: Vec<(f64, bool)> = texts
+        .iter()
+        .zip(&scores)
+        .filter_map(|(t, s)| Some(((*s)?, t.member?)))
+        .collect();
+    let (label_scores, labels): (Vec<f64>, Vec<bool>) = labelled.into_iter().unzip();
+    let auc = yardstick_metrics::roc_auc(&label_scores, &labels);
+    let mean = |member: Option<bool>| {
+        let picked: Vec<f64> = texts
+            .iter()
+            .zip(&scores)
+            .filter(|(t, _)| member.is_none() || t.member == member)
+            .filter_map(|(_, s)| *s)
+            .collect();
+        (!picked.is_empty()).then(|| picked.iter().sum::<f64>() / picked.len() as f64)
+    };
+    match args.output {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "model": spec,
+                "k_percent": args.k,
+                "auc": auc,
+                "texts": texts.iter().zip(&scores).map(|(t, s)| json!({
+                    "id": t.id, "member": t.member, "min_k_prob": s,
+                })).collect::<Vec<_>>(),
+            }))?
+        ),
+        OutputFormat::Table => {
+            println!("Min-{}% Prob, {spec}: {} texts", args.k, texts.len());
+            let show = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.4}"));
+            println!("mean score: all {}", show(mean(None)));
+            if !labels.is_empty() {
+                println!(
+                    "members {}, non-members {}",
+                    show(mean(Some(true))),
+                    show(mean(Some(false)))
+                );
+                println!("ROC AUC (members score higher): {}", show(auc));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -46,6 +180,7 @@ pub struct ScanArgs {
 pub fn run(command: ContamCommand) -> Result<()> {
     match command {
         ContamCommand::Scan(args) => scan(args),
+        ContamCommand::Probe(args) => probe(args),
     }
 }
 

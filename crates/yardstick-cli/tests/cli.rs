@@ -682,3 +682,55 @@ fn contam_scan_finds_planted_questions() {
     let sample = &task["contaminated_items"][0]["samples"][0];
     assert!(sample["file"].as_str().unwrap().ends_with("web.txt"));
 }
+
+/// `contam probe`: Min-K% Prob on the demo model tells natural questions (text of the
+/// kind it was trained to continue) from the same words shuffled, by a wide margin.
+#[test]
+fn contam_probe_separates_natural_from_shuffled_text() {
+    let arc = data_dir().join("hf/allenai/ai2_arc/ARC-Easy/test.jsonl");
+    let mut lines = String::new();
+    for (i, line) in std::fs::read_to_string(arc)
+        .unwrap()
+        .lines()
+        .take(20)
+        .enumerate()
+    {
+        let row: Value = serde_json::from_str(line).unwrap();
+        let question = row["question"].as_str().unwrap();
+        lines.push_str(&format!(
+            "{}\n",
+            serde_json::json!({"id": i, "text": question, "member": true})
+        ));
+        // A fixed derangement of the words: reversed, then rotated by one.
+        let mut words: Vec<&str> = question.split_whitespace().rev().collect();
+        words.rotate_left(1);
+        let shuffled = words.join(" ");
+        lines.push_str(&format!(
+            "{}\n",
+            serde_json::json!({"text": shuffled, "member": false})
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let texts = dir.path().join("texts.jsonl");
+    std::fs::write(&texts, lines).unwrap();
+    let output = yardstick()
+        .args([
+            "contam",
+            "probe",
+            "--model",
+            &demo_model(),
+            "--output",
+            "json",
+            "--texts",
+        ])
+        .arg(&texts)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let auc = report["auc"].as_f64().unwrap();
+    assert!(auc > 0.75, "AUC {auc}");
+    assert_eq!(report["texts"].as_array().unwrap().len(), 40);
+    assert!(report["texts"][0]["min_k_prob"].as_f64().unwrap() < 0.0);
+}

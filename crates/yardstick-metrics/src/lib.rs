@@ -16,9 +16,11 @@
 mod aggregate;
 mod choice;
 mod code;
+mod membership;
 mod text;
 
 pub use aggregate::Aggregate;
 pub use choice::{multiple_choice, MultipleChoiceScores};
 pub use code::pass_at_k;
+pub use membership::{min_k_percent_prob, roc_auc};
 pub use text::{python_regex, ExactMatch, PatternError, RegexFilter};

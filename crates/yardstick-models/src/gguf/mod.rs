@@ -509,6 +509,42 @@ impl GgufSession<'_> {
     }
 }
 
+impl GgufSession<'_> {
+    /// The log-probability of each token of `text` given the tokens before it (the
+    /// first token, or the BOS the model adds, has none): what membership tests such as
+    /// Min-K% Prob read.
+    pub fn token_logprobs(&mut self, text: &str) -> Result<Vec<f64>, ModelError> {
+        let tokens = self.model.encode(text);
+        let capacity = self.context.n_ctx() as usize;
+        if tokens.len() > capacity {
+            return Err(ModelError::BadRequest(format!(
+                "{} tokens exceed the session's {capacity} KV cells",
+                tokens.len()
+            )));
+        }
+        score::clear_sequences(&mut self.context)?;
+        let predicted = tokens.len().saturating_sub(1);
+        let mut tallies = score::new_tallies(predicted);
+        let mut pending = score::Pending::new(
+            self.context.n_batch() as usize,
+            self.options.max_sequences as usize,
+        );
+        for (position, &token) in tokens.iter().enumerate() {
+            let targets = match tokens.get(position + 1) {
+                Some(&next) => vec![(position, next)],
+                None => Vec::new(),
+            };
+            pending.push(&mut self.context, &mut tallies, token, position, 0, targets)?;
+        }
+        pending.flush(&mut self.context, &mut tallies)?;
+        score::clear_sequences(&mut self.context)?;
+        Ok(score::responses(tallies)
+            .into_iter()
+            .map(|r| r.logprob.0)
+            .collect())
+    }
+}
+
 impl Backend for GgufSession<'_> {
     fn generate(
         &mut self,

@@ -214,7 +214,7 @@ impl Pending {
         for row in self.rows.drain(..) {
             let logits = context.get_logits_ith(row.slot);
             let normaliser = log_sum_exp(logits);
-            let best = argmax(logits);
+            let best = super::generate::argmax(logits);
             for (request, token) in row.targets {
                 let index = token.0 as usize;
                 let Some(&logit) = logits.get(index) else {
@@ -241,17 +241,6 @@ fn log_sum_exp(logits: &[f32]) -> f64 {
     max + sum.ln()
 }
 
-/// Index of the first maximum, as `torch.argmax` picks it.
-fn argmax(logits: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in logits.iter().enumerate() {
-        if x > logits[best] {
-            best = i;
-        }
-    }
-    best
-}
-
 /// Removes every sequence's cells (metadata only: the buffers are not zeroed).
 pub(super) fn clear_sequences(context: &mut LlamaContext<'_>) -> Result<(), ModelError> {
     context
@@ -269,11 +258,6 @@ mod tests {
         let logits = [1.0f32, 2.0, 3.0];
         let direct = (1f64.exp() + 2f64.exp() + 3f64.exp()).ln();
         assert!((log_sum_exp(&logits) - direct).abs() < 1e-12);
-    }
-
-    #[test]
-    fn argmax_takes_first_of_ties() {
-        assert_eq!(argmax(&[0.5, 2.0, 2.0, 1.0]), 1);
     }
 
     fn toks(ids: &[i32]) -> Vec<LlamaToken> {
