@@ -119,6 +119,10 @@ pub struct RunArgs {
     /// Text put before each task's description (a system message in a chat).
     #[arg(long, value_name = "TEXT")]
     pub system_instruction: Option<String>,
+    /// Also report each task's scores without the documents `yardstick contam scan`
+    /// found in a corpus (recorded in the same database).
+    #[arg(long)]
+    pub exclude_contaminated: bool,
     /// Print the scores as a table or as JSON.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,

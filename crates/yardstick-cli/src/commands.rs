@@ -118,6 +118,23 @@ fn run(args: RunArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| args.output_dir.join("yardstick.db"));
     let mut store = Store::open(&db_path)?;
+    let mut contaminated = std::collections::HashMap::new();
+    if args.exclude_contaminated {
+        for task in &tasks {
+            let name = task.name().to_string();
+            anyhow::ensure!(
+                store.contamination_scanned(&name, task.dataset_hash())?,
+                "no contamination scan of task {name} is recorded in {}; run `yardstick contam \
+                 scan --tasks {name} --corpus PATH --db {}` first",
+                db_path.display(),
+                db_path.display()
+            );
+            contaminated.insert(
+                name.clone(),
+                store.contaminated_doc_ids(&name, task.dataset_hash())?,
+            );
+        }
+    }
     let eval_options = EvalOptions {
         limit: args.limit,
         output_dir: args.output_dir.clone(),
@@ -131,6 +148,7 @@ fn run(args: RunArgs) -> Result<()> {
             "batch_tokens": options.batch_tokens,
         }),
         code_policy: yardstick_engine::code_eval_policy(),
+        contaminated,
     };
     let outcome = evaluate(&mut session, &tasks, &selection, &mut store, &eval_options)
         .context("evaluation stopped; rerun the same command to resume from the store")?;

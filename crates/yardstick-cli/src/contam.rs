@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use yardstick_contam::{
     scan_corpus, write_synthetic_corpus, BenchmarkItem, NgramIndex, ScanOptions, ScanReport,
 };
+use yardstick_store::{ContaminationRow, Store};
 use yardstick_tasks::Task;
 
 #[derive(Debug, Subcommand)]
@@ -170,6 +171,13 @@ pub struct ScanArgs {
     /// Only the first N documents of each task.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Results database the findings are stored in, for `run --exclude-contaminated`.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "yardstick-out/yardstick.db"
+    )]
+    pub db: PathBuf,
     /// Print a table per task, or JSON listing every contaminated item.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
@@ -218,6 +226,31 @@ fn scan(args: ScanArgs) -> Result<()> {
         );
     }
     let names: Vec<String> = tasks.iter().map(|t| t.name().to_string()).collect();
+    let dataset_hashes: std::collections::HashMap<String, String> = tasks
+        .iter()
+        .map(|t| (t.name().to_string(), t.dataset_hash().to_owned()))
+        .collect();
+    let rows: Vec<ContaminationRow> = report
+        .items
+        .iter()
+        .map(|item| ContaminationRow {
+            task: item.task.clone(),
+            dataset_hash: dataset_hashes.get(&item.task).cloned().unwrap_or_default(),
+            doc_id: item.doc_id,
+            matches: item.matches,
+        })
+        .collect();
+    let corpus: Vec<String> = args
+        .corpus
+        .iter()
+        .map(|p| {
+            std::fs::canonicalize(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string()
+        })
+        .collect();
+    Store::open(&args.db)?.record_contamination(&corpus.join(","), report.n, &rows)?;
     match args.output {
         OutputFormat::Json => println!(
             "{}",

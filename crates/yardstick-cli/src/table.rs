@@ -50,6 +50,16 @@ pub fn scores_table(outcome: &RunOutcome) -> String {
                 task.effective.to_string(),
             ]);
         }
+        for (metric, agg) in task.clean.iter().flat_map(|c| &c.metrics) {
+            rows.push(vec![
+                format!("{} (clean)", task.name),
+                task.num_fewshot.to_string(),
+                metric.clone(),
+                fmt_value(agg.value),
+                format!("± {}", fmt_value(agg.stderr)),
+                task.clean.as_ref().map_or(0, |c| c.effective).to_string(),
+            ]);
+        }
     }
     for group in &outcome.groups {
         for (metric, agg) in &group.metrics {
@@ -83,6 +93,11 @@ pub fn outcome_json(outcome: &RunOutcome) -> Value {
             "computed": t.computed,
             "samples_path": t.samples_path,
             "metrics": t.metrics.iter().map(|(m, a)| (m.clone(), json!({"value": a.value, "stderr": a.stderr}))).collect::<serde_json::Map<_, _>>(),
+            "clean_subset": t.clean.as_ref().map(|c| json!({
+                "excluded": c.excluded,
+                "docs": c.effective,
+                "metrics": c.metrics.iter().map(|(m, a)| (m.clone(), json!({"value": a.value, "stderr": a.stderr}))).collect::<serde_json::Map<_, _>>(),
+            })),
         })).collect::<Vec<_>>(),
         "groups": outcome.groups.iter().map(|g| json!({
             "group": g.name,

@@ -654,12 +654,15 @@ fn contam_scan_finds_planted_questions() {
         }
     }
     std::fs::write(dir.path().join("web.txt"), corpus).unwrap();
+    let db = dir.path().join("out/yardstick.db");
     let output = yardstick()
         .args([
             "contam", "scan", "--tasks", "arc_easy", "--limit", "40", "--ngram", "8",
         ])
-        .args(["--output", "json", "--corpus"])
-        .arg(dir.path())
+        .args(["--output", "json", "--db"])
+        .arg(&db)
+        .arg("--corpus")
+        .arg(dir.path().join("web.txt"))
         .output()
         .unwrap();
     let (stdout, stderr) = text(&output);
@@ -681,6 +684,59 @@ fn contam_scan_finds_planted_questions() {
     assert_eq!(flagged, expected);
     let sample = &task["contaminated_items"][0]["samples"][0];
     assert!(sample["file"].as_str().unwrap().ends_with("web.txt"));
+
+    // The findings are stored: a run with --exclude-contaminated reports the score on
+    // the other documents beside the full score.
+    let summary = run_demo_json(
+        &dir.path().join("out"),
+        &[
+            "--tasks",
+            "arc_easy",
+            "--limit",
+            "40",
+            "--exclude-contaminated",
+        ],
+    );
+    let clean = &summary["tasks"][0]["clean_subset"];
+    assert_eq!(clean["excluded"], flagged.len());
+    assert_eq!(clean["docs"], 40 - flagged.len());
+    let samples = samples_of(&summary);
+    let kept: Vec<f64> = samples
+        .iter()
+        .filter(|s| !flagged.contains(&s["doc_id"].as_u64().unwrap()))
+        .map(|s| s["acc"].as_f64().unwrap())
+        .collect();
+    let mean = kept.iter().sum::<f64>() / kept.len() as f64;
+    assert!((clean["metrics"]["acc"]["value"].as_f64().unwrap() - mean).abs() < 1e-12);
+    let results: Value = serde_json::from_str(
+        &std::fs::read_to_string(summary["results_path"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        results["yardstick"]["clean_subset"]["arc_easy"]["sample_len"],
+        40 - flagged.len()
+    );
+
+    // Without a recorded scan the flag is refused, saying what to run.
+    let output = yardstick()
+        .args([
+            "run",
+            "--model",
+            &demo_model(),
+            "--tasks",
+            "arc_challenge",
+            "--limit",
+            "2",
+        ])
+        .arg("--exclude-contaminated")
+        .arg("--output-dir")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(text(&output)
+        .1
+        .contains("yardstick contam scan --tasks arc_challenge"));
 }
 
 /// `contam probe`: Min-K% Prob on the demo model tells natural questions (text of the

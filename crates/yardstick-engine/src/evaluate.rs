@@ -5,6 +5,7 @@ use crate::samples::{multiple_choice_record, record_loglikelihoods, sample_lines
 use crate::{hardware_summary, harness_version, EngineError, GroupOutcome};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
+use std::collections::{BTreeSet, HashMap};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -36,6 +37,9 @@ pub struct EvalOptions {
     pub backend_settings: Value,
     /// The sandbox policy code tasks' programs run under.
     pub code_policy: yardstick_sandbox::Policy,
+    /// Per task name, documents found in a training corpus: each such task also reports
+    /// its scores on the other documents (the clean subset).
+    pub contaminated: HashMap<String, BTreeSet<usize>>,
 }
 
 impl EvalOptions {
@@ -49,6 +53,7 @@ impl EvalOptions {
             model_source: String::new(),
             backend_settings: Value::Null,
             code_policy: crate::generated::code_eval_policy(),
+            contaminated: HashMap::new(),
         }
     }
 }
@@ -72,6 +77,19 @@ pub struct TaskOutcome {
     pub samples_path: PathBuf,
     /// lm-eval's task hash: sha256 over every sample's doc, prompt and target hashes.
     pub samples_hash: String,
+    /// The scores without the documents found in a training corpus, when asked for.
+    pub clean: Option<CleanSubset>,
+}
+
+/// A task's scores on the documents no contamination scan found in a corpus.
+#[derive(Debug, Clone)]
+pub struct CleanSubset {
+    /// Documents left out as contaminated.
+    pub excluded: usize,
+    /// Documents scored.
+    pub effective: usize,
+    /// The metrics over them, as [`TaskOutcome::metrics`].
+    pub metrics: Vec<(String, Aggregate)>,
 }
 
 /// The outcome of a run.
@@ -142,6 +160,21 @@ pub fn evaluate(
         computed_total += computed;
         let items = store.load_items(&key, Some(effective))?;
         let metrics = aggregate(task, &items)?;
+        let clean = match options.contaminated.get(task.name().as_str()) {
+            Some(dirty) => {
+                let kept: Vec<StoredItem> = items
+                    .iter()
+                    .filter(|item| !dirty.contains(&item.doc_id))
+                    .cloned()
+                    .collect();
+                Some(CleanSubset {
+                    excluded: items.len() - kept.len(),
+                    effective: kept.len(),
+                    metrics: aggregate(task, &kept)?,
+                })
+            }
+            None => None,
+        };
         let samples_path = model_dir.join(format!("samples_{}_{stamp}.jsonl", task.name()));
         let mut lines = String::new();
         let mut sample_hashes = String::new();
@@ -162,6 +195,7 @@ pub fn evaluate(
             computed,
             samples_path,
             samples_hash: sha256_hex(sample_hashes.as_bytes()),
+            clean,
         });
     }
     let groups = aggregate_groups(selection, &outcomes);
@@ -603,7 +637,7 @@ fn results_json(
         "chat_template": chat.map(|c| c.template.source()),
         "chat_template_sha": chat.map(|c| c.template.sha256()),
         "total_evaluation_time_seconds": seconds.to_string(),
-        "yardstick": manifest,
+        "yardstick": yardstick_section(manifest, outcomes),
     });
     if !group_entries.is_empty() {
         // lm-eval places `groups` right after `results`.
@@ -619,6 +653,31 @@ fn results_json(
         }
     }
     out
+}
+
+/// yardstick's own part of the results file: the run manifest and, for tasks scored
+/// without their contaminated documents, those scores in lm-eval's key style.
+fn yardstick_section(manifest: &Value, outcomes: &[TaskOutcome]) -> Value {
+    let mut section = manifest.clone();
+    let clean: Map<String, Value> = outcomes
+        .iter()
+        .filter_map(|outcome| {
+            let clean = outcome.clean.as_ref()?;
+            let mut entry = Map::new();
+            entry.insert("excluded".into(), json!(clean.excluded));
+            entry.insert("sample_len".into(), json!(clean.effective));
+            for (metric, agg) in &clean.metrics {
+                let (metric, filter) = metric.split_once(',').unwrap_or((metric, "none"));
+                entry.insert(format!("{metric},{filter}"), float_or_na(agg.value));
+                entry.insert(format!("{metric}_stderr,{filter}"), float_or_na(agg.stderr));
+            }
+            Some((outcome.name.to_string(), Value::Object(entry)))
+        })
+        .collect();
+    if let (Value::Object(map), false) = (&mut section, clean.is_empty()) {
+        map.insert("clean_subset".into(), Value::Object(clean));
+    }
+    section
 }
 
 /// The task's resolved config as lm-eval dumps it under `configs`.

@@ -20,4 +20,4 @@
 mod schema;
 mod store;
 
-pub use store::{ItemKey, RunRecord, Store, StoreError, StoredItem, TaskRecord};
+pub use store::{ContaminationRow, ItemKey, RunRecord, Store, StoreError, StoredItem, TaskRecord};

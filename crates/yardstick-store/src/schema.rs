@@ -35,4 +35,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         created_at        INTEGER NOT NULL,
         PRIMARY KEY (model_fingerprint, task_hash, doc_id)
      );",
+    // Version 2: contamination scans, one row per scanned item and scan.
+    "CREATE TABLE contamination (
+        task         TEXT NOT NULL,
+        dataset_hash TEXT NOT NULL,
+        doc_id       INTEGER NOT NULL,
+        corpus       TEXT NOT NULL,
+        ngram        INTEGER NOT NULL,
+        matches      INTEGER NOT NULL,
+        scanned_at   INTEGER NOT NULL,
+        PRIMARY KEY (task, dataset_hash, doc_id, corpus, ngram)
+     );",
 ];

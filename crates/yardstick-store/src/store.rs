@@ -107,6 +107,19 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// One scanned item's finding, as a contamination scan records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContaminationRow {
+    /// The task.
+    pub task: String,
+    /// The task's data, as its dataset hash identifies it.
+    pub dataset_hash: String,
+    /// The document.
+    pub doc_id: usize,
+    /// How many of its n-grams the corpus holds (0: clean).
+    pub matches: u64,
+}
+
 fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -368,6 +381,79 @@ impl Store {
         rows.into_iter()
             .map(|(doc_id, record)| Ok(StoredItem::new(doc_id as usize, self.parse(&record)?)))
             .collect()
+    }
+
+    /// Records a contamination scan's finding for each scanned item: how many of its
+    /// n-grams the corpus (`corpus`, as the scan named it) holds. A rescan of the same
+    /// items, corpus and n replaces the earlier rows.
+    pub fn record_contamination(
+        &mut self,
+        corpus: &str,
+        ngram: usize,
+        rows: &[ContaminationRow],
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let wrap = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO contamination
+                     (task, dataset_hash, doc_id, corpus, ngram, matches, scanned_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(wrap)?;
+            let scanned = now();
+            for row in rows {
+                stmt.execute(params![
+                    row.task,
+                    row.dataset_hash,
+                    row.doc_id as i64,
+                    corpus,
+                    ngram as i64,
+                    row.matches as i64,
+                    scanned
+                ])
+                .map_err(wrap)?;
+            }
+        }
+        tx.commit().map_err(wrap)
+    }
+
+    /// The documents of a task (its data as `dataset_hash` identifies it) that any
+    /// recorded scan found in a corpus.
+    pub fn contaminated_doc_ids(
+        &self,
+        task: &str,
+        dataset_hash: &str,
+    ) -> Result<BTreeSet<usize>, StoreError> {
+        self.sql(|c| {
+            let mut stmt = c.prepare(
+                "SELECT DISTINCT doc_id FROM contamination
+                 WHERE task = ?1 AND dataset_hash = ?2 AND matches > 0",
+            )?;
+            let rows = stmt.query_map(params![task, dataset_hash], |r| r.get::<_, i64>(0))?;
+            rows.map(|r| r.map(|id| id as usize)).collect()
+        })
+    }
+
+    /// Whether any scan of the task's data was recorded (so an empty contaminated set
+    /// means clean, not unscanned).
+    pub fn contamination_scanned(
+        &self,
+        task: &str,
+        dataset_hash: &str,
+    ) -> Result<bool, StoreError> {
+        self.sql(|c| {
+            c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM contamination WHERE task = ?1 AND dataset_hash = ?2)",
+                params![task, dataset_hash],
+                |r| r.get(0),
+            )
+        })
     }
 
     /// How many item rows the database holds in all (for checks that nothing duplicates).

@@ -52,7 +52,7 @@ fn database_is_in_wal_mode_at_current_schema() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.db");
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(store.schema_version().unwrap(), 2);
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();
     let mode: String = conn
@@ -102,4 +102,56 @@ fn runs_are_resumed_not_duplicated() {
     let run = store.run("run1").unwrap().unwrap();
     assert!(run.finished_at.is_some());
     assert_eq!(run.manifest, json!({"a": 2}));
+}
+
+/// A version-1 database (made before contamination scans were stored) is upgraded in
+/// place, its items kept; contamination rows replace earlier ones for the same scan.
+#[test]
+fn version_one_database_migrates_and_stores_contamination() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.db");
+    {
+        let mut store = Store::open(&path).unwrap();
+        store
+            .insert_items(&key(), &[StoredItem::new(0, json!({"acc": 1.0}))])
+            .unwrap();
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("DROP TABLE contamination; PRAGMA user_version = 1;")
+        .unwrap();
+    drop(conn);
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.item_count().unwrap(), 1);
+    let row = |doc_id, matches| yardstick_store::ContaminationRow {
+        task: "arc_easy".into(),
+        dataset_hash: "d1".into(),
+        doc_id,
+        matches,
+    };
+    assert!(!store.contamination_scanned("arc_easy", "d1").unwrap());
+    store
+        .record_contamination("web/", 13, &[row(0, 0), row(1, 3), row(2, 1)])
+        .unwrap();
+    store
+        .record_contamination("web/", 13, &[row(2, 0)])
+        .unwrap();
+    store
+        .record_contamination("books/", 8, &[row(0, 2)])
+        .unwrap();
+    assert!(store.contamination_scanned("arc_easy", "d1").unwrap());
+    let dirty: Vec<usize> = store
+        .contaminated_doc_ids("arc_easy", "d1")
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        dirty,
+        [0, 1],
+        "doc 2 was rescanned clean; doc 0 is in books/"
+    );
+    assert!(store
+        .contaminated_doc_ids("arc_easy", "other")
+        .unwrap()
+        .is_empty());
 }
