@@ -29,127 +29,56 @@ impl BenchmarkItem {
 /// The multiplier of the rolling n-gram hash (odd, so it is invertible mod 2^64).
 const ROLL: u64 = 0x9E37_79B9_7F4A_7C15;
 
-/// A word's 64-bit hash: its bytes taken eight at a time (little-endian, the last block
-/// zero-padded), each block mixed in with a multiply and a rotation, then the length,
-/// then a finalising mix so that every bit of the rolling hash depends on every word.
-/// [`WordHasher`] computes the same value a byte at a time.
+/// A word's 64-bit hash: its bytes in groups of eight, each group read as a big-endian
+/// number (a short last group as it is) and mixed in with a multiply and a rotation,
+/// then the length and a finalising mix. The scanner computes the same value while it
+/// normalises the word, shifting each kept byte into a register.
 pub(crate) fn word_hash(word: &[u8]) -> u64 {
-    let mut hasher = WordHasher::new();
-    for &byte in word {
-        hasher.push(byte);
+    let mut hash = WORD_SEED;
+    for group in word.chunks(8) {
+        let block = group.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+        hash = mix_word_block(hash, block);
     }
-    hasher.finish()
+    finish_word_hash(hash, word.len() as u64)
 }
 
-const WORD_SEED: u64 = 0xC2B2_AE3D_27D4_EB4F;
-const WORD_MIX: u64 = 0x9FB2_1C65_1E98_DF25;
+pub(crate) const WORD_SEED: u64 = 0xC2B2_AE3D_27D4_EB4F;
 
-/// [`word_hash`], fed a byte at a time, so the scanner hashes words as it normalises
-/// them, without copying them anywhere.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct WordHasher {
-    hash: u64,
-    block: u64,
-    filled: u32,
-    len: u64,
+/// One group of eight bytes into a word's hash.
+#[inline]
+pub(crate) fn mix_word_block(hash: u64, block: u64) -> u64 {
+    (hash ^ block)
+        .wrapping_mul(0x9FB2_1C65_1E98_DF25)
+        .rotate_left(29)
 }
 
-impl WordHasher {
-    #[inline]
-    pub(crate) fn new() -> Self {
-        Self {
-            hash: WORD_SEED,
-            block: 0,
-            filled: 0,
-            len: 0,
-        }
-    }
-
-    #[inline]
-    pub(crate) fn push(&mut self, byte: u8) {
-        self.block |= u64::from(byte) << (8 * self.filled);
-        self.filled += 1;
-        self.len += 1;
-        if self.filled == 8 {
-            self.hash = (self.hash ^ self.block)
-                .wrapping_mul(WORD_MIX)
-                .rotate_left(29);
-            self.block = 0;
-            self.filled = 0;
-        }
-    }
-
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    #[inline]
-    pub(crate) fn finish(&self) -> u64 {
-        let mut hash = self.hash;
-        if self.filled > 0 {
-            hash = (hash ^ self.block).wrapping_mul(WORD_MIX).rotate_left(29);
-        }
-        hash ^= self.len.wrapping_mul(0x1656_67B1_9E37_79F9);
-        hash ^= hash >> 32;
-        hash = hash.wrapping_mul(0xD6E8_FEB8_6659_FD93);
-        hash ^ (hash >> 29)
-    }
+/// The length and the finalising mix.
+#[inline]
+pub(crate) fn finish_word_hash(mut hash: u64, len: u64) -> u64 {
+    hash ^= len.wrapping_mul(0x1656_67B1_9E37_79F9);
+    hash ^= hash >> 32;
+    hash = hash.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    hash ^ (hash >> 29)
 }
 
-/// The rolling hash of n consecutive words: `sum(word_hash(w_i) * ROLL^(n-1-i))`.
-/// [`Roller`] keeps it as words arrive.
-#[derive(Debug, Clone)]
-pub(crate) struct Roller {
-    n: usize,
-    /// `ROLL^(n-1)`, to take the oldest word out.
-    top: u64,
-    ring: Vec<u64>,
-    next: usize,
-    seen: usize,
-    hash: u64,
+/// `ROLL^k`: the rolling hash of n consecutive words is
+/// `sum(word_hash(w_i) * ROLL^(n-1-i))`.
+pub(crate) fn roll_power(k: usize) -> u64 {
+    (0..k).fold(1u64, |acc, _| acc.wrapping_mul(ROLL))
 }
 
-impl Roller {
-    pub(crate) fn new(n: usize) -> Self {
-        let top = (1..n).fold(1u64, |acc, _| acc.wrapping_mul(ROLL));
-        Self {
-            n,
-            top,
-            ring: vec![0; n],
-            next: 0,
-            seen: 0,
-            hash: 0,
+/// The rolling hash of every n consecutive words of `words` into `out`: `out[j]` is the
+/// hash of `words[j + 1 - n..=j]` for `j >= n - 1` (0 before).
+pub(crate) fn rolling_hashes(words: &[u64], n: usize, out: &mut Vec<u64>) {
+    let drop = roll_power(n);
+    out.clear();
+    let mut hash = 0u64;
+    for (j, &word) in words.iter().enumerate() {
+        hash = hash.wrapping_mul(ROLL).wrapping_add(word);
+        if j >= n {
+            hash = hash.wrapping_sub(words[j - n].wrapping_mul(drop));
         }
-    }
-
-    /// Starts a new document: n-grams do not span documents.
-    pub(crate) fn reset(&mut self) {
-        self.seen = 0;
-        self.hash = 0;
-        self.next = 0;
-    }
-
-    /// Adds a word's hash; returns the hash of the last n words once there are n.
-    pub(crate) fn push(&mut self, word: u64) -> Option<u64> {
-        if self.seen >= self.n {
-            let oldest = self.ring[self.next];
-            self.hash = self.hash.wrapping_sub(oldest.wrapping_mul(self.top));
-        }
-        self.hash = self.hash.wrapping_mul(ROLL).wrapping_add(word);
-        self.ring[self.next] = word;
-        self.next += 1;
-        if self.next == self.n {
-            self.next = 0;
-        }
-        self.seen += 1;
-        (self.seen >= self.n).then_some(self.hash)
-    }
-
-    /// Whether the last n word hashes, oldest first, are `hashes`.
-    pub(crate) fn window_is(&self, hashes: &[u64]) -> bool {
-        let (newer, older) = self.ring.split_at(self.next);
-        hashes.len() == self.n && older.iter().chain(newer).eq(hashes.iter())
+        out.push(if j + 1 >= n { hash } else { 0 });
     }
 }
 
@@ -246,18 +175,17 @@ impl NgramIndex {
                 for_each_word(text, &mut buffer, |w, _| {
                     words.push(String::from_utf8_lossy(w).into_owned())
                 });
-                let mut roller = Roller::new(n);
-                for (end, word) in words.iter().enumerate() {
-                    let Some(hash) = roller.push(word_hash(word.as_bytes())) else {
-                        continue;
-                    };
+                let hashes: Vec<u64> = words.iter().map(|w| word_hash(w.as_bytes())).collect();
+                let mut rolling = Vec::new();
+                rolling_hashes(&hashes, n, &mut rolling);
+                for (end, &hash) in rolling.iter().enumerate().skip(n - 1) {
                     indexed = true;
                     let window = &words[end + 1 - n..=end];
                     let joined = window.join(" ");
                     let id = *ids.entry(joined.clone()).or_insert_with(|| {
                         ngrams.push(Ngram {
                             text: joined,
-                            words: window.iter().map(|w| word_hash(w.as_bytes())).collect(),
+                            words: hashes[end + 1 - n..=end].into(),
                             items: Vec::new(),
                         });
                         let id = (ngrams.len() - 1) as u32;
@@ -321,12 +249,16 @@ impl NgramIndex {
         self.shared.get(index).copied().unwrap_or(false)
     }
 
+    /// Whether an n-gram with rolling hash `hash` may be indexed: one bit, ruling out
+    /// most corpus windows before the hash table is probed.
+    #[inline]
+    pub(crate) fn may_contain(&self, hash: u64) -> bool {
+        self.prefilter.may_contain(hash)
+    }
+
     /// The n-grams whose rolling hash is `hash` (candidates, to be compared).
     #[inline]
     pub(crate) fn candidates(&self, hash: u64) -> &[u32] {
-        if !self.prefilter.may_contain(hash) {
-            return &[];
-        }
         self.by_hash.get(&hash).map_or(&[], Vec::as_slice)
     }
 
@@ -340,20 +272,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rolling_hash_equals_the_hash_computed_afresh() {
+    fn rolling_hashes_equal_the_hash_computed_afresh() {
         let words: Vec<u64> = (0..40u64).map(|i| word_hash(&i.to_le_bytes())).collect();
         let n = 5;
-        let mut roller = Roller::new(n);
-        for (end, &w) in words.iter().enumerate() {
-            let rolled = roller.push(w);
-            if end + 1 >= n {
-                let fresh = words[end + 1 - n..=end]
+        let mut rolled = Vec::new();
+        rolling_hashes(&words, n, &mut rolled);
+        for end in 0..words.len() {
+            let fresh = if end + 1 >= n {
+                words[end + 1 - n..=end]
                     .iter()
-                    .fold(0u64, |h, &w| h.wrapping_mul(ROLL).wrapping_add(w));
-                assert_eq!(rolled, Some(fresh));
+                    .fold(0u64, |h, &w| h.wrapping_mul(ROLL).wrapping_add(w))
             } else {
-                assert_eq!(rolled, None);
-            }
+                0
+            };
+            assert_eq!(rolled[end], fresh, "window ending at {end}");
         }
     }
 

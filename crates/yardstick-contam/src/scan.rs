@@ -1,7 +1,7 @@
 //! Streaming corpus files through an [`NgramIndex`] on all cores.
 
 use crate::corpus::{list_files, open, CorpusFormat, CorpusIssue};
-use crate::index::{NgramIndex, Roller};
+use crate::index::{rolling_hashes, NgramIndex};
 use crate::normalize::for_each_word_hash;
 use crate::ContamError;
 use serde::Serialize;
@@ -108,49 +108,72 @@ impl Findings {
     }
 }
 
-/// The last n words of the current document (their hashes) and their rolling hash.
-struct Window<'a> {
+/// The words of the current document not yet checked, as hashes with their offsets, and
+/// the n - 1 before them. Words are checked a run at a time: first every window's rolling
+/// hash, then the prefilter bit of each (independent loads, which the processor overlaps),
+/// then the rare candidates word by word.
+struct WordRun<'a> {
     index: &'a NgramIndex,
-    roller: Roller,
+    words: Vec<u64>,
     offsets: Vec<u64>,
-    next: usize,
+    /// Leading entries already checked (kept as the context of the next windows).
+    checked: usize,
+    rolling: Vec<u64>,
+    hits: Vec<usize>,
 }
 
-impl<'a> Window<'a> {
+impl<'a> WordRun<'a> {
     fn new(index: &'a NgramIndex) -> Self {
         Self {
             index,
-            roller: Roller::new(index.n()),
-            offsets: vec![0; index.n()],
-            next: 0,
+            words: Vec::new(),
+            offsets: Vec::new(),
+            checked: 0,
+            rolling: Vec::new(),
+            hits: Vec::new(),
         }
     }
 
-    fn reset(&mut self) {
-        self.roller.reset();
-        self.next = 0;
-    }
-
-    /// Adds a word at `offset`; calls `found(ngram id, offset of its first word)` for
-    /// each benchmark n-gram the last n words spell (same rolling hash, and the same
-    /// hash word by word: a false match would need two different words with one 64-bit
-    /// hash).
     #[inline]
-    fn push(&mut self, word: u64, offset: u64, found: &mut impl FnMut(u32, u64)) {
-        self.offsets[self.next] = offset;
-        self.next += 1;
-        if self.next == self.offsets.len() {
-            self.next = 0;
-        }
-        let Some(hash) = self.roller.push(word) else {
-            return;
-        };
-        for &id in self.index.candidates(hash) {
-            if self.roller.window_is(&self.index.ngram(id).words) {
-                // The slot after the newest is the oldest word's.
-                found(id, self.offsets[self.next]);
+    fn push(&mut self, word: u64, offset: u64) {
+        self.words.push(word);
+        self.offsets.push(offset);
+    }
+
+    /// Starts a new document: n-grams do not span documents.
+    fn reset(&mut self) {
+        self.words.clear();
+        self.offsets.clear();
+        self.checked = 0;
+    }
+
+    /// Checks every window ending in an unchecked word; calls `found(ngram id, offset of
+    /// its first word)` for each benchmark n-gram there (same rolling hash and the same
+    /// hash word by word: a false match would need two different words with one 64-bit
+    /// hash). Keeps the last n - 1 words as context.
+    fn check(&mut self, found: &mut impl FnMut(u32, u64)) {
+        let n = self.index.n();
+        rolling_hashes(&self.words, n, &mut self.rolling);
+        let first = self.checked.max(n - 1);
+        self.hits.clear();
+        for (j, &hash) in self.rolling.iter().enumerate().skip(first) {
+            if self.index.may_contain(hash) {
+                self.hits.push(j);
             }
         }
+        for &j in &self.hits {
+            let window = &self.words[j + 1 - n..=j];
+            for &id in self.index.candidates(self.rolling[j]) {
+                if *self.index.ngram(id).words == *window {
+                    found(id, self.offsets[j + 1 - n]);
+                }
+            }
+        }
+        let keep = (n - 1).min(self.words.len());
+        let drop = self.words.len() - keep;
+        self.words.drain(..drop);
+        self.offsets.drain(..drop);
+        self.checked = self.words.len();
     }
 }
 
@@ -248,57 +271,113 @@ fn scan_file(path: &Path, index: &NgramIndex, options: &ScanOptions, findings: &
             return;
         }
     };
-    let mut window = Window::new(index);
-    let mut line = Vec::with_capacity(1 << 16);
-    let mut offset: u64 = 0;
-    loop {
-        line.clear();
-        let read = match corpus.reader.read_until(b'\n', &mut line) {
-            Ok(0) => break,
-            Ok(read) => read,
-            Err(e) => {
-                findings.issues.push(issue(
-                    offset + line.len() as u64,
-                    format!("unreadable ({e}); rest of the file skipped"),
-                ));
-                break;
-            }
-        };
-        findings.bytes += read as u64;
-        let line_start = offset;
-        offset += read as u64;
-        let text = match std::str::from_utf8(&line) {
-            Ok(text) => text,
-            Err(e) => {
-                findings.issues.push(issue(
-                    line_start + e.valid_up_to() as u64,
-                    "invalid UTF-8; line skipped".into(),
-                ));
-                window.reset();
-                continue;
-            }
-        };
-        let mut record = |id: u32, at: u64| {
-            let ngram = index.ngram(id);
-            for &item in &ngram.items {
-                let item = item as usize;
-                findings.matches[item] += 1;
-                if findings.samples[item].len() < options.samples_per_item {
-                    findings.samples[item].push(Match {
-                        ngram: ngram.text.clone(),
-                        file: path.to_owned(),
-                        offset: at,
-                    });
-                }
-            }
-        };
-        match corpus.format {
-            CorpusFormat::Text => {
-                for_each_word_hash(text, |word, at| {
-                    window.push(word, line_start + at as u64, &mut record)
+    let mut run = WordRun::new(index);
+    let record = |findings: &mut Findings, id: u32, at: u64| {
+        let ngram = index.ngram(id);
+        for &item in &ngram.items {
+            let item = item as usize;
+            findings.matches[item] += 1;
+            if findings.samples[item].len() < options.samples_per_item {
+                findings.samples[item].push(Match {
+                    ngram: ngram.text.clone(),
+                    file: path.to_owned(),
+                    offset: at,
                 });
             }
+        }
+    };
+    // Whole lines are read into blocks of about this size and scanned a block at a
+    // time (text files), or a line at a time (JSON Lines).
+    const BLOCK: usize = 1 << 18;
+    let mut block: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 16));
+    let mut offset: u64 = 0;
+    let mut done = false;
+    while !done {
+        block.clear();
+        let block_start = offset;
+        loop {
+            // Text: whole buffers up to the block size, then the rest of that line; JSON
+            // Lines: one line.
+            if corpus.format == CorpusFormat::Text && block.len() < BLOCK {
+                let taken = corpus.reader.fill_buf().map(|buffer| {
+                    let take = buffer.len().min(BLOCK - block.len());
+                    block.extend_from_slice(&buffer[..take]);
+                    take
+                });
+                match taken {
+                    Ok(0) => done = true,
+                    Ok(take) => {
+                        corpus.reader.consume(take);
+                        continue;
+                    }
+                    Err(e) => {
+                        findings.issues.push(issue(
+                            block_start + block.len() as u64,
+                            format!("unreadable ({e}); rest of the file skipped"),
+                        ));
+                        done = true;
+                    }
+                }
+                break;
+            }
+            match corpus.reader.read_until(b'\n', &mut block) {
+                Ok(0) => done = true,
+                Ok(_) => {}
+                Err(e) => {
+                    findings.issues.push(issue(
+                        block_start + block.len() as u64,
+                        format!("unreadable ({e}); rest of the file skipped"),
+                    ));
+                    done = true;
+                }
+            }
+            break;
+        }
+        if block.is_empty() {
+            break;
+        }
+        findings.bytes += block.len() as u64;
+        offset += block.len() as u64;
+        match corpus.format {
+            CorpusFormat::Text => match std::str::from_utf8(&block) {
+                Ok(text) => {
+                    for_each_word_hash(text, |word, at| run.push(word, block_start + at as u64));
+                    run.check(&mut |id, at| record(findings, id, at));
+                }
+                Err(_) => {
+                    // Line by line, so only the lines with invalid UTF-8 are skipped.
+                    let mut line_start = 0;
+                    for line in block.split_inclusive(|&b| b == b'\n') {
+                        match std::str::from_utf8(line) {
+                            Ok(text) => {
+                                for_each_word_hash(text, |word, at| {
+                                    run.push(word, block_start + (line_start + at) as u64)
+                                });
+                                run.check(&mut |id, at| record(findings, id, at));
+                            }
+                            Err(e) => {
+                                findings.issues.push(issue(
+                                    block_start + (line_start + e.valid_up_to()) as u64,
+                                    "invalid UTF-8; line skipped".into(),
+                                ));
+                                run.reset();
+                            }
+                        }
+                        line_start += line.len();
+                    }
+                }
+            },
             CorpusFormat::JsonLines => {
+                let Ok(text) = std::str::from_utf8(&block) else {
+                    let valid = std::str::from_utf8(&block)
+                        .err()
+                        .map_or(0, |e| e.valid_up_to());
+                    findings.issues.push(issue(
+                        block_start + valid as u64,
+                        "invalid UTF-8; line skipped".into(),
+                    ));
+                    continue;
+                };
                 if text.trim().is_empty() {
                     continue;
                 }
@@ -306,7 +385,7 @@ fn scan_file(path: &Path, index: &NgramIndex, options: &ScanOptions, findings: &
                     Ok(document) => document,
                     Err(e) => {
                         findings.issues.push(issue(
-                            line_start,
+                            block_start,
                             format!("line does not parse as JSON ({e}); line skipped"),
                         ));
                         continue;
@@ -314,13 +393,14 @@ fn scan_file(path: &Path, index: &NgramIndex, options: &ScanOptions, findings: &
                 };
                 let Some(body) = document.get(&options.text_field).and_then(|v| v.as_str()) else {
                     findings.issues.push(issue(
-                        line_start,
+                        block_start,
                         format!("no string field `{}`; line skipped", options.text_field),
                     ));
                     continue;
                 };
-                window.reset();
-                for_each_word_hash(body, |word, _| window.push(word, line_start, &mut record));
+                run.reset();
+                for_each_word_hash(body, |word, _| run.push(word, block_start));
+                run.check(&mut |id, at| record(findings, id, at));
             }
         }
     }
