@@ -44,18 +44,43 @@ fn text(output: &Output) -> (String, String) {
 
 #[test]
 fn every_subcommand_has_help() {
-    for args in [
-        vec!["--help"],
-        vec!["run", "--help"],
-        vec!["tasks", "--help"],
-        vec!["bench", "--help"],
-        vec!["bench", "scoring", "--help"],
-        vec!["bench", "generate", "--help"],
-    ] {
-        let output = yardstick().args(&args).output().unwrap();
+    // Walk the command tree from the top-level help's "Commands:" lists, so a new
+    // subcommand is covered without being listed here.
+    let mut pending: Vec<Vec<String>> = vec![Vec::new()];
+    let mut seen = Vec::new();
+    while let Some(path) = pending.pop() {
+        let output = yardstick().args(&path).arg("--help").output().unwrap();
         let (stdout, _) = text(&output);
-        assert!(output.status.success(), "{args:?}");
-        assert!(stdout.contains("Usage:"), "{args:?}: {stdout}");
+        assert!(output.status.success(), "{path:?}");
+        assert!(stdout.contains("Usage:"), "{path:?}: {stdout}");
+        let commands = stdout
+            .split("Commands:")
+            .nth(1)
+            .map(|rest| rest.split("\n\n").next().unwrap_or(""))
+            .unwrap_or("");
+        for line in commands.lines() {
+            let Some(name) = line.split_whitespace().next() else {
+                continue;
+            };
+            if name != "help" {
+                let mut child = path.clone();
+                child.push(name.to_owned());
+                pending.push(child);
+            }
+        }
+        seen.push(path.join(" "));
+    }
+    for expected in [
+        "run",
+        "bench generate",
+        "bench sandbox",
+        "contam scan",
+        "contam probe",
+    ] {
+        assert!(
+            seen.iter().any(|s| s == expected),
+            "{expected} not reached: {seen:?}"
+        );
     }
 }
 
