@@ -17,10 +17,12 @@ mod aggregate;
 mod choice;
 mod code;
 mod membership;
+mod paired;
 mod text;
 
 pub use aggregate::Aggregate;
 pub use choice::{multiple_choice, MultipleChoiceScores};
 pub use code::pass_at_k;
 pub use membership::{min_k_percent_prob, roc_auc};
+pub use paired::{paired_bootstrap, McNemar, PairedBootstrap, Verdict};
 pub use text::{python_regex, ExactMatch, PatternError, RegexFilter};

@@ -1,0 +1,205 @@
+//! Paired comparisons of two models on the same items: is the difference real?
+
+/// McNemar's exact test on paired right/wrong outcomes: only the discordant items count,
+/// `only_a` that model A got right and B wrong, `only_b` the reverse; under no
+/// difference each is a fair coin flip. The two-sided p-value is the exact binomial one
+/// (scipy's `binomtest(min(b, c), b + c, 0.5)`), 1 when there are no discordant items.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct McNemar {
+    /// Items only model A got right.
+    pub only_a: u64,
+    /// Items only model B got right.
+    pub only_b: u64,
+    /// Two-sided exact p-value.
+    pub p_value: f64,
+}
+
+impl McNemar {
+    /// The test from the discordant counts.
+    pub fn from_counts(only_a: u64, only_b: u64) -> Self {
+        Self {
+            only_a,
+            only_b,
+            p_value: binomial_two_sided_half(only_a.min(only_b), only_a + only_b),
+        }
+    }
+
+    /// The test from per-item correctness of the two models (same items, same order).
+    /// `None` when the lists differ in length.
+    pub fn from_outcomes(a: &[bool], b: &[bool]) -> Option<Self> {
+        if a.len() != b.len() {
+            return None;
+        }
+        let only_a = a.iter().zip(b).filter(|(x, y)| **x && !**y).count() as u64;
+        let only_b = a.iter().zip(b).filter(|(x, y)| !**x && **y).count() as u64;
+        Some(Self::from_counts(only_a, only_b))
+    }
+}
+
+/// `min(1, 2 P(X <= k))` for X ~ Binomial(n, 1/2), summed in log space so that large n
+/// neither underflows nor loses precision.
+fn binomial_two_sided_half(k: u64, n: u64) -> f64 {
+    if n == 0 || 2 * k >= n {
+        return 1.0;
+    }
+    let ln_half_n = -(n as f64) * std::f64::consts::LN_2;
+    // ln C(n, i), built up term by term.
+    let mut ln_choose = 0.0f64;
+    let mut terms = Vec::with_capacity(k as usize + 1);
+    for i in 0..=k {
+        if i > 0 {
+            ln_choose += ((n - i + 1) as f64).ln() - (i as f64).ln();
+        }
+        terms.push(ln_choose + ln_half_n);
+    }
+    let max = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let cdf = (max + terms.iter().map(|t| (t - max).exp()).sum::<f64>().ln()).exp();
+    (2.0 * cdf).min(1.0)
+}
+
+/// A paired bootstrap of the mean per-item difference `a - b`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairedBootstrap {
+    /// The observed mean difference.
+    pub mean_difference: f64,
+    /// The 2.5th percentile of the resampled mean differences.
+    pub low: f64,
+    /// The 97.5th percentile.
+    pub high: f64,
+    /// Two-sided p-value for "no difference": twice the smaller share of resamples on
+    /// either side of zero, at most 1.
+    pub p_value: f64,
+}
+
+/// Resamples the items with replacement `resamples` times (a deterministic generator
+/// seeded with `seed`), keeping pairs together. `None` for empty or unequal lists.
+pub fn paired_bootstrap(
+    a: &[f64],
+    b: &[f64],
+    resamples: usize,
+    seed: u64,
+) -> Option<PairedBootstrap> {
+    if a.is_empty() || a.len() != b.len() || resamples == 0 {
+        return None;
+    }
+    let differences: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+    let n = differences.len();
+    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        // splitmix64
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut means: Vec<f64> = (0..resamples)
+        .map(|_| {
+            let sum: f64 = (0..n)
+                .map(|_| differences[(((next() >> 11) as u128 * n as u128) >> 53) as usize])
+                .sum();
+            sum / n as f64
+        })
+        .collect();
+    means.sort_by(f64::total_cmp);
+    let below = means.iter().filter(|&&m| m <= 0.0).count() as f64 / resamples as f64;
+    let above = means.iter().filter(|&&m| m >= 0.0).count() as f64 / resamples as f64;
+    Some(PairedBootstrap {
+        mean_difference: differences.iter().sum::<f64>() / n as f64,
+        low: percentile(&means, 2.5),
+        high: percentile(&means, 97.5),
+        p_value: (2.0 * below.min(above)).min(1.0),
+    })
+}
+
+/// The `q`th percentile of sorted values, interpolating linearly (numpy's default).
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let position = q / 100.0 * (sorted.len() - 1) as f64;
+    let lower = position.floor() as usize;
+    let upper = position.ceil() as usize;
+    let weight = position - lower as f64;
+    sorted[lower] * (1.0 - weight) + sorted[upper] * weight
+}
+
+/// How a model compares with the reference on one benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Better, and the difference is significant.
+    Ahead,
+    /// The difference is not significant at the level asked.
+    OnPar,
+    /// Worse, and the difference is significant.
+    Behind,
+}
+
+impl Verdict {
+    /// The verdict for a difference (model minus reference) with its two-sided p-value
+    /// at significance level `alpha`.
+    pub fn from_test(difference: f64, p_value: f64, alpha: f64) -> Self {
+        let significant = p_value < alpha;
+        if !significant || difference == 0.0 {
+            Verdict::OnPar
+        } else if difference > 0.0 {
+            Verdict::Ahead
+        } else {
+            Verdict::Behind
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Ahead => "ahead",
+            Verdict::OnPar => "on par",
+            Verdict::Behind => "behind",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_mcnemar_on_small_counts() {
+        // 0 of 10 discordant pairs on one side: 2 / 2^10.
+        assert!((McNemar::from_counts(0, 10).p_value - 2.0 / 1024.0).abs() < 1e-15);
+        assert_eq!(McNemar::from_counts(4, 4).p_value, 1.0);
+        assert_eq!(McNemar::from_counts(0, 0).p_value, 1.0);
+        let outcomes = McNemar::from_outcomes(
+            &[true, true, false, false, true],
+            &[false, true, true, false, false],
+        )
+        .unwrap();
+        assert_eq!((outcomes.only_a, outcomes.only_b), (2, 1));
+        assert!(McNemar::from_outcomes(&[true], &[]).is_none());
+    }
+
+    #[test]
+    fn verdicts_need_significance_and_take_the_sign() {
+        assert_eq!(Verdict::from_test(0.05, 0.01, 0.05), Verdict::Ahead);
+        assert_eq!(Verdict::from_test(-0.05, 0.01, 0.05), Verdict::Behind);
+        assert_eq!(Verdict::from_test(0.05, 0.2, 0.05), Verdict::OnPar);
+        assert_eq!(
+            Verdict::from_test(-0.05, 0.05, 0.05),
+            Verdict::OnPar,
+            "p must be below alpha"
+        );
+        assert_eq!(Verdict::from_test(0.0, 0.0, 0.05), Verdict::OnPar);
+        assert_eq!(Verdict::from_test(0.1, f64::NAN, 0.05), Verdict::OnPar);
+        assert_eq!(Verdict::Behind.to_string(), "behind");
+    }
+
+    #[test]
+    fn bootstrap_of_identical_models_is_on_par() {
+        let a = [1.0, 0.0, 1.0, 1.0, 0.0, 1.0];
+        let result = paired_bootstrap(&a, &a, 1000, 1).unwrap();
+        assert_eq!(
+            (result.mean_difference, result.low, result.high),
+            (0.0, 0.0, 0.0)
+        );
+        assert_eq!(result.p_value, 1.0);
+        assert!(paired_bootstrap(&a, &a[..2], 10, 1).is_none());
+    }
+}
