@@ -90,10 +90,10 @@ if [ "${1:-}" = "--reference" ]; then
       'pydantic-settings>=2.0.1' 'sse-starlette>=1.6.1' 'starlette-context>=0.3.6,<0.4' 'PyYAML>=5.1'
   fi
   # The chat-prompt fixture renders chat templates with transformers' own
-  # apply_chat_template (no torch needed).
-  if ! "$VENV/bin/python" -c 'import transformers' >/dev/null 2>&1; then
-    log "adding transformers to the reference virtualenv"
-    "$VENV/bin/pip" install -q 'transformers==5.24.0'
+  # apply_chat_template (no torch needed); the paired-statistics fixture uses scipy.
+  if ! "$VENV/bin/python" -c 'import transformers, scipy' >/dev/null 2>&1; then
+    log "adding transformers and scipy to the reference virtualenv"
+    "$VENV/bin/pip" install -q 'transformers==5.24.0' 'scipy==1.17.1'
   fi
 fi
 
