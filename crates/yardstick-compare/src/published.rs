@@ -1,0 +1,142 @@
+//! Published scores: a CSV registry with sources and settings.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// One reported score.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishedScore {
+    /// The model as the source names it (`gpt-3.5-turbo`).
+    pub model: String,
+    /// The benchmark, by yardstick's task name (`mmlu`, `hellaswag`, `mt_bench`).
+    pub benchmark: String,
+    /// The metric (`acc`, `pass@1`, `exact_match`, `score`).
+    pub metric: String,
+    /// The value as reported: percent for accuracies and pass rates, the benchmark's own
+    /// scale otherwise (MT-Bench's 1-10).
+    pub value: f64,
+    /// Few-shot examples, when the source says.
+    pub num_fewshot: Option<u32>,
+    /// How the number was obtained (prompt format, answer extraction).
+    pub method: String,
+    /// Where it was published.
+    pub source: String,
+}
+
+/// Metrics yardstick reports as fractions, published as percentages.
+const PERCENT_METRICS: &[&str] = &["acc", "acc_norm", "exact_match", "f1", "mc1", "mc2"];
+
+impl PublishedScore {
+    /// The value on yardstick's scale: accuracies and pass rates as fractions (86.4 →
+    /// 0.864), other metrics as reported.
+    pub fn value_on_run_scale(&self) -> f64 {
+        if PERCENT_METRICS.contains(&self.metric.as_str()) || self.metric.starts_with("pass@") {
+            self.value / 100.0
+        } else {
+            self.value
+        }
+    }
+}
+
+/// Why a registry file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishedError {
+    /// The file cannot be read.
+    #[error("cannot read published scores {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A row does not fit the format.
+    #[error("{path}:{line}: {message}; the columns are model,benchmark,metric,value,num_fewshot,method,source")]
+    Row {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line.
+        line: u64,
+        /// What was wrong (names the field).
+        message: String,
+    },
+}
+
+/// Every published score from the files read, in file and row order.
+#[derive(Debug, Clone, Default)]
+pub struct PublishedScores {
+    scores: Vec<PublishedScore>,
+}
+
+impl PublishedScores {
+    /// Reads CSV files (a folder: every `.csv` in it, sorted by name).
+    pub fn load(paths: &[PathBuf]) -> Result<Self, PublishedError> {
+        let mut registry = Self::default();
+        for path in paths {
+            let io = |source| PublishedError::Io {
+                path: path.clone(),
+                source,
+            };
+            if path.is_dir() {
+                let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                    .map_err(io)?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+                    .collect();
+                files.sort();
+                for file in files {
+                    registry.read_file(&file)?;
+                }
+            } else {
+                registry.read_file(path)?;
+            }
+        }
+        Ok(registry)
+    }
+
+    fn read_file(&mut self, path: &Path) -> Result<(), PublishedError> {
+        let mut reader = csv::Reader::from_path(path).map_err(|e| PublishedError::Io {
+            path: path.to_owned(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        for row in reader.deserialize::<PublishedScore>() {
+            let score = row.map_err(|e| PublishedError::Row {
+                path: path.to_owned(),
+                line: e.position().map_or(0, |p| p.line()),
+                message: match e.kind() {
+                    csv::ErrorKind::Deserialize { err, .. } => match err.field() {
+                        Some(field) => format!("column {}: {err}", field + 1),
+                        None => err.to_string(),
+                    },
+                    other => format!("{other:?}"),
+                },
+            })?;
+            self.scores.push(score);
+        }
+        Ok(())
+    }
+
+    /// Every score, in the order read.
+    pub fn scores(&self) -> &[PublishedScore] {
+        &self.scores
+    }
+
+    /// The models with at least one score, in first-seen order.
+    pub fn models(&self) -> Vec<&str> {
+        let mut models: Vec<&str> = Vec::new();
+        for score in &self.scores {
+            if !models.contains(&score.model.as_str()) {
+                models.push(&score.model);
+            }
+        }
+        models
+    }
+
+    /// A model's scores on a benchmark (all metrics and settings reported).
+    pub fn find(&self, model: &str, benchmark: &str) -> Vec<&PublishedScore> {
+        self.scores
+            .iter()
+            .filter(|s| s.model == model && s.benchmark == benchmark)
+            .collect()
+    }
+}
