@@ -18,6 +18,9 @@ pub struct PublishedScore {
     pub value: f64,
     /// Few-shot examples, when the source says.
     pub num_fewshot: Option<u32>,
+    /// The value's standard error on the same scale, when the source gives one.
+    #[serde(default)]
+    pub stderr: Option<f64>,
     /// How the number was obtained (prompt format, answer extraction).
     pub method: String,
     /// Where it was published.
@@ -112,6 +115,109 @@ impl PublishedScores {
                 },
             })?;
             self.scores.push(score);
+        }
+        Ok(())
+    }
+
+    /// Adds AlpacaEval's leaderboard files from `dir` (the `alpaca-eval` package's
+    /// `leaderboards/` layout): every CSV under `data_AlpacaEval/` (benchmark
+    /// `alpaca_eval`) and `data_AlpacaEval_2/` (`alpaca_eval_2`), one row per model,
+    /// giving `win_rate` and, where the file has it, `length_controlled_win_rate`, in
+    /// percent, with their standard errors. The file's annotator is kept as the method.
+    pub fn add_alpaca_eval_leaderboards(&mut self, dir: &Path) -> Result<(), PublishedError> {
+        for (folder, benchmark) in [
+            ("data_AlpacaEval", "alpaca_eval"),
+            ("data_AlpacaEval_2", "alpaca_eval_2"),
+        ] {
+            let folder_path = dir.join(folder);
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&folder_path)
+                .map_err(|source| PublishedError::Io {
+                    path: folder_path.clone(),
+                    source,
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+                .collect();
+            files.sort();
+            for file in files {
+                self.read_leaderboard(&file, benchmark, folder)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn read_leaderboard(
+        &mut self,
+        path: &Path,
+        benchmark: &str,
+        folder: &str,
+    ) -> Result<(), PublishedError> {
+        let csv_error = |e: csv::Error| PublishedError::Row {
+            path: path.to_owned(),
+            line: e.position().map_or(0, |p| p.line()),
+            message: e.to_string(),
+        };
+        let mut reader = csv::Reader::from_path(path).map_err(csv_error)?;
+        let headers = reader.headers().map_err(csv_error)?.clone();
+        let column = |name: &str| headers.iter().position(|h| h == name);
+        let Some(win_rate) = column("win_rate") else {
+            return Err(PublishedError::Row {
+                path: path.to_owned(),
+                line: 1,
+                message: "no `win_rate` column; not an AlpacaEval leaderboard".into(),
+            });
+        };
+        let metrics = [
+            ("win_rate", Some(win_rate), column("standard_error")),
+            (
+                "length_controlled_win_rate",
+                column("length_controlled_winrate"),
+                column("lc_standard_error"),
+            ),
+        ];
+        let annotator = path
+            .file_stem()
+            .map(|s| {
+                s.to_string_lossy()
+                    .trim_end_matches("_leaderboard")
+                    .to_owned()
+            })
+            .unwrap_or_default();
+        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        for record in reader.records() {
+            let record = record.map_err(csv_error)?;
+            let line = record.position().map_or(0, |p| p.line());
+            let number = |index: Option<usize>| -> Result<Option<f64>, PublishedError> {
+                match index.and_then(|i| record.get(i)).filter(|v| !v.is_empty()) {
+                    None => Ok(None),
+                    Some(text) => text.parse().map(Some).map_err(|_| PublishedError::Row {
+                        path: path.to_owned(),
+                        line,
+                        message: format!(
+                            "column {}: `{text}` is not a number",
+                            index.map_or(0, |i| i + 1)
+                        ),
+                    }),
+                }
+            };
+            let model = record.get(0).unwrap_or_default().to_owned();
+            for (metric, value, stderr) in metrics {
+                if let Some(value) = number(value)? {
+                    self.scores.push(PublishedScore {
+                        model: model.clone(),
+                        benchmark: benchmark.to_owned(),
+                        metric: metric.to_owned(),
+                        value,
+                        num_fewshot: None,
+                        stderr: number(stderr)?,
+                        method: format!("annotator {annotator}"),
+                        source: format!(
+                            "AlpacaEval leaderboard {folder}/{}",
+                            file_name.clone().unwrap_or_default()
+                        ),
+                    });
+                }
+            }
         }
         Ok(())
     }

@@ -63,3 +63,37 @@ fn user_rows_add_to_the_registry_and_bad_rows_name_line_and_column() {
         other => panic!("expected a row error, got {other:?}"),
     }
 }
+
+/// AlpacaEval's leaderboard files: every model's win rate (and length-controlled win rate
+/// where the file has it) with its standard error and annotator.
+#[test]
+fn alpaca_eval_leaderboards_load() {
+    let leaderboards = shared_published()
+        .parent()
+        .unwrap()
+        .join("alpaca_eval/leaderboards");
+    let mut registry = PublishedScores::default();
+    registry
+        .add_alpaca_eval_leaderboards(&leaderboards)
+        .unwrap();
+    let gpt4 = registry.find("gpt4_1106_preview", "alpaca_eval");
+    let win = gpt4
+        .iter()
+        .find(|s| s.metric == "win_rate" && s.method == "annotator alpaca_eval_gpt4")
+        .expect("gpt4_1106_preview on the alpaca_eval_gpt4 leaderboard");
+    assert!((win.value - 97.69900497512438).abs() < 1e-9);
+    assert!((win.stderr.unwrap() - 0.5104849118311993).abs() < 1e-12);
+    let lc = gpt4
+        .iter()
+        .find(|s| {
+            s.metric == "length_controlled_win_rate" && s.method == "annotator alpaca_eval_gpt4"
+        })
+        .unwrap();
+    assert!((lc.value - 89.85849210429464).abs() < 1e-9);
+    let v2 = registry.find("Yi-34B-Chat", "alpaca_eval_2");
+    assert!(v2
+        .iter()
+        .any(|s| s.metric == "win_rate" && (s.value - 34.84472049689441).abs() < 1e-9));
+    assert!(registry.scores().len() > 100, "{}", registry.scores().len());
+    assert!(registry.scores().iter().all(|s| !s.model.is_empty()));
+}
