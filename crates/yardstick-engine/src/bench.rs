@@ -260,11 +260,7 @@ pub fn generation_benchmark(
     for prompt in prompts {
         let (tokens, times) = raw.raw_decode(prompt, max_tokens)?;
         raw_tokens += tokens;
-        raw_times.prefill += times.prefill;
-        raw_times.prefill_tokens += times.prefill_tokens;
-        raw_times.decode += times.decode;
-        raw_times.decode_tokens += times.decode_tokens;
-        raw_times.decode_calls += times.decode_calls;
+        raw_times += times;
     }
     let raw_elapsed = raw_start.elapsed();
     let mut batched_tokens = 0;
@@ -273,11 +269,7 @@ pub fn generation_benchmark(
     for group in prompts.chunks(batch.max(1)) {
         let (tokens, times) = raw.raw_decode_batch(group, max_tokens)?;
         batched_tokens += tokens;
-        batched_times.prefill += times.prefill;
-        batched_times.prefill_tokens += times.prefill_tokens;
-        batched_times.decode += times.decode;
-        batched_times.decode_tokens += times.decode_tokens;
-        batched_times.decode_calls += times.decode_calls;
+        batched_times += times;
     }
     let raw_batched = GenerationRun::new(
         &format!("llama.cpp batched loop, {batch} sequences"),

@@ -12,51 +12,22 @@ mod common;
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
-use std::path::Path;
 use std::sync::Arc;
 use yardstick_tasks::{ChatFormat, ChatTemplate, OutputType, Task, TaskRegistry};
 
 fn fixture() -> (Value, Vec<Value>) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/prompts/lm_eval-chat-prompts.jsonl.gz");
-    let file = std::fs::File::open(&path)
-        .unwrap_or_else(|e| panic!("prompt fixture {} missing: {e}", path.display()));
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_string(&mut text)
-        .unwrap();
-    let mut lines = text.lines().map(|l| serde_json::from_str(l).unwrap());
-    let header = lines.next().unwrap();
-    (header, lines.collect())
-}
-
-/// Where two texts first differ, as a byte offset (`None` when equal).
-fn first_difference(a: &str, b: &str) -> Option<usize> {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.iter()
-        .zip(b)
-        .position(|(x, y)| x != y)
-        .or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))
-}
-
-/// Up to 60 bytes either side of `offset`, for a diff message.
-fn around(text: &str, offset: usize) -> String {
-    let bytes = text.as_bytes();
-    let start = offset.saturating_sub(60);
-    let end = (offset + 60).min(bytes.len());
-    format!("{:?}", String::from_utf8_lossy(&bytes[start.min(end)..end]))
+    common::prompt_fixture("lm_eval-chat-prompts.jsonl.gz")
 }
 
 /// A diff line for `what` when `ours` is not lm-eval's `theirs`.
 fn compare(what: &str, ours: &str, theirs: &str) -> Option<String> {
-    let offset = first_difference(ours, theirs)?;
+    let offset = common::first_difference(ours, theirs)?;
     Some(format!(
         "{what} differs at byte {offset} (ours {} bytes, lm-eval's {}):\n      ours:    {}\n      lm-eval: {}",
         ours.len(),
         theirs.len(),
-        around(ours, offset),
-        around(theirs, offset),
+        common::around(ours, offset),
+        common::around(theirs, offset),
     ))
 }
 

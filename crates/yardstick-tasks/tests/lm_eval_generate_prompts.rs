@@ -10,8 +10,6 @@ mod common;
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
-use std::path::Path;
 use yardstick_core::{python_json_dumps, sha256_hex, Sampling};
 use yardstick_tasks::{DataDir, GenerateDoc, Task, TaskRegistry};
 
@@ -19,47 +17,20 @@ use yardstick_tasks::{DataDir, GenerateDoc, Task, TaskRegistry};
 const LM_EVAL_MAX_GEN_TOKS: u64 = 256;
 
 fn fixture() -> (Value, Vec<Value>) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/prompts/lm_eval-generate-prompts.jsonl.gz");
-    let file = std::fs::File::open(&path)
-        .unwrap_or_else(|e| panic!("prompt fixture {} missing: {e}", path.display()));
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_string(&mut text)
-        .unwrap();
-    let mut lines = text.lines().map(|l| serde_json::from_str(l).unwrap());
-    let header = lines.next().unwrap();
-    (header, lines.collect())
-}
-
-/// Where two texts first differ, as a byte offset (`None` when equal).
-fn first_difference(a: &str, b: &str) -> Option<usize> {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.iter()
-        .zip(b)
-        .position(|(x, y)| x != y)
-        .or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))
-}
-
-/// Up to 60 bytes either side of `offset`, for a diff message.
-fn around(text: &str, offset: usize) -> String {
-    let bytes = text.as_bytes();
-    let start = offset.saturating_sub(60);
-    let end = (offset + 60).min(bytes.len());
-    format!("{:?}", String::from_utf8_lossy(&bytes[start.min(end)..end]))
+    common::prompt_fixture("lm_eval-generate-prompts.jsonl.gz")
 }
 
 /// How `ours` differs from lm-eval's `record`, one line per difference.
 fn differences(ours: &GenerateDoc, record: &Value) -> Vec<String> {
     let mut found = Vec::new();
     let context = record["context"].as_str().expect("context is a string");
-    if let Some(offset) = first_difference(&ours.request.prompt, context) {
+    if let Some(offset) = common::first_difference(&ours.request.prompt, context) {
         found.push(format!(
             "prompt differs at byte {offset} (ours {} bytes, lm-eval's {}):\n      ours:    {}\n      lm-eval: {}",
             ours.request.prompt.len(),
             context.len(),
-            around(&ours.request.prompt, offset),
-            around(context, offset),
+            common::around(&ours.request.prompt, offset),
+            common::around(context, offset),
         ));
     }
     let gen_kwargs = &record["gen_kwargs"];
@@ -106,11 +77,11 @@ fn differences(ours: &GenerateDoc, record: &Value) -> Vec<String> {
         ));
     }
     let target = common::python_str(&record["target"]);
-    if let Some(offset) = first_difference(&ours.target, &target) {
+    if let Some(offset) = common::first_difference(&ours.target, &target) {
         found.push(format!(
             "target differs at byte {offset}:\n      ours:    {}\n      lm-eval: {}",
-            around(&ours.target, offset),
-            around(&target, offset),
+            common::around(&ours.target, offset),
+            common::around(&target, offset),
         ));
     }
     found

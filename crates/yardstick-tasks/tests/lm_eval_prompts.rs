@@ -10,22 +10,10 @@ mod common;
 
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::path::Path;
 use yardstick_tasks::{Task, TaskRegistry};
 
 fn fixture() -> (Value, Vec<Value>) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/prompts/lm_eval-prompts.jsonl.gz");
-    let file = std::fs::File::open(&path)
-        .unwrap_or_else(|e| panic!("prompt fixture {} missing: {e}", path.display()));
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_string(&mut text)
-        .unwrap();
-    let mut lines = text.lines().map(|l| serde_json::from_str(l).unwrap());
-    let header = lines.next().unwrap();
-    (header, lines.collect())
+    common::prompt_fixture("lm_eval-prompts.jsonl.gz")
 }
 
 #[test]

@@ -51,6 +51,16 @@ pub struct GenerationTimes {
     pub decode_calls: usize,
 }
 
+impl std::ops::AddAssign for GenerationTimes {
+    fn add_assign(&mut self, other: Self) {
+        self.prefill += other.prefill;
+        self.prefill_tokens += other.prefill_tokens;
+        self.decode += other.decode;
+        self.decode_tokens += other.decode_tokens;
+        self.decode_calls += other.decode_calls;
+    }
+}
+
 impl GenerationTimes {
     /// Decoded tokens per second of decode time.
     pub fn decode_tokens_per_second(&self) -> f64 {

@@ -79,3 +79,38 @@ pub fn data_with_train_splits(dir: &std::path::Path) -> yardstick_tasks::DataDir
     std::fs::copy(&winogrande, dir.join("winogrande/train_xl.jsonl")).unwrap();
     yardstick_tasks::DataDir::new(Some(dir.to_owned()))
 }
+
+/// A prompt fixture under tests/fixtures/prompts (gzipped JSON Lines): its header line
+/// and its records.
+pub fn prompt_fixture(name: &str) -> (Value, Vec<Value>) {
+    use std::io::Read;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/prompts")
+        .join(name);
+    let file = std::fs::File::open(&path)
+        .unwrap_or_else(|e| panic!("prompt fixture {} missing: {e}", path.display()));
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_string(&mut text)
+        .unwrap();
+    let mut lines = text.lines().map(|l| serde_json::from_str(l).unwrap());
+    let header = lines.next().unwrap();
+    (header, lines.collect())
+}
+
+/// Where two texts first differ, as a byte offset (`None` when equal).
+pub fn first_difference(a: &str, b: &str) -> Option<usize> {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))
+}
+
+/// Up to 60 bytes either side of `offset`, for a diff message.
+pub fn around(text: &str, offset: usize) -> String {
+    let bytes = text.as_bytes();
+    let start = offset.saturating_sub(60);
+    let end = (offset + 60).min(bytes.len());
+    format!("{:?}", String::from_utf8_lossy(&bytes[start.min(end)..end]))
+}
