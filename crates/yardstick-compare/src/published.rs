@@ -34,10 +34,19 @@ impl PublishedScore {
     /// The value on yardstick's scale: accuracies and pass rates as fractions (86.4 →
     /// 0.864), other metrics as reported.
     pub fn value_on_run_scale(&self) -> f64 {
+        self.value * self.run_scale()
+    }
+
+    /// The standard error on yardstick's scale, when the source gives one.
+    pub fn stderr_on_run_scale(&self) -> Option<f64> {
+        self.stderr.map(|s| s * self.run_scale())
+    }
+
+    fn run_scale(&self) -> f64 {
         if PERCENT_METRICS.contains(&self.metric.as_str()) || self.metric.starts_with("pass@") {
-            self.value / 100.0
+            0.01
         } else {
-            self.value
+            1.0
         }
     }
 }

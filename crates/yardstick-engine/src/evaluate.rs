@@ -133,7 +133,7 @@ pub fn evaluate(
             dataset_hash: task.dataset_hash().to_owned(),
         })?;
     }
-    let manifest = run_manifest(backend, tasks, &hashes, options);
+    let manifest = run_manifest(backend, tasks, selection, &hashes, options);
     store.begin_run(&run_id, &fingerprint, &hashes, &manifest)?;
 
     let model_dir = options.output_dir.join(sanitize_model_name(backend.name()));
@@ -472,6 +472,7 @@ fn aggregate_generation(
 fn run_manifest(
     backend: &dyn Backend,
     tasks: &[Task],
+    selection: &[TaskTree],
     hashes: &[String],
     options: &EvalOptions,
 ) -> Value {
@@ -490,6 +491,13 @@ fn run_manifest(
             })
         })
         .collect();
+    // The groups asked for, with their tasks, so that a comparison can show a group
+    // (mmlu) as one benchmark without knowing the task files.
+    let groups: Vec<Value> = selection
+        .iter()
+        .filter(|tree| matches!(tree, TaskTree::Group { .. }))
+        .map(|tree| json!({"group": tree.name(), "tasks": tree.leaves()}))
+        .collect();
     json!({
         "model": {
             "name": backend.name(),
@@ -497,6 +505,7 @@ fn run_manifest(
             "fingerprint": backend.fingerprint(),
         },
         "tasks": task_entries,
+        "groups": groups,
         "limit": options.limit,
         "backend": options.backend_settings,
         "harness_version": harness_version(),

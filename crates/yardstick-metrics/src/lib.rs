@@ -24,5 +24,5 @@ pub use aggregate::Aggregate;
 pub use choice::{multiple_choice, MultipleChoiceScores};
 pub use code::pass_at_k;
 pub use membership::{min_k_percent_prob, roc_auc};
-pub use paired::{paired_bootstrap, McNemar, PairedBootstrap, Verdict};
+pub use paired::{paired_bootstrap, McNemar, NormalDifference, PairedBootstrap, Verdict, Z_95};
 pub use text::{python_regex, ExactMatch, PatternError, RegexFilter};

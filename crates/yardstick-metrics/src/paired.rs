@@ -121,6 +121,83 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[lower] * (1.0 - weight) + sorted[upper] * weight
 }
 
+/// The two-sided 97.5% point of the standard normal: 95% intervals are ±1.96 standard
+/// errors.
+pub const Z_95: f64 = 1.959_963_984_540_054;
+
+/// A difference with its 95% interval and two-sided p-value from a normal
+/// approximation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NormalDifference {
+    /// The difference.
+    pub difference: f64,
+    /// Its standard error.
+    pub stderr: f64,
+    /// Lower end of the 95% interval.
+    pub low: f64,
+    /// Upper end.
+    pub high: f64,
+    /// Two-sided p-value for "no difference" (1 when the standard error is 0 and the
+    /// difference too, 0 when only the standard error is).
+    pub p_value: f64,
+}
+
+impl NormalDifference {
+    /// `difference` with standard error `stderr` (a NaN standard error counts as 0).
+    pub fn new(difference: f64, stderr: f64) -> Self {
+        let stderr = if stderr.is_finite() { stderr } else { 0.0 };
+        let p_value = if stderr > 0.0 {
+            erfc((difference / stderr).abs() / std::f64::consts::SQRT_2)
+        } else if difference == 0.0 {
+            1.0
+        } else {
+            0.0
+        };
+        Self {
+            difference,
+            stderr,
+            low: difference - Z_95 * stderr,
+            high: difference + Z_95 * stderr,
+            p_value,
+        }
+    }
+
+    /// Two independent estimates (different items): `a - b` with their standard errors
+    /// combined in quadrature.
+    pub fn unpaired(a: f64, a_stderr: f64, b: f64, b_stderr: f64) -> Self {
+        let finite = |x: f64| if x.is_finite() { x } else { 0.0 };
+        Self::new(a - b, finite(a_stderr).hypot(finite(b_stderr)))
+    }
+
+    /// The mean of per-item differences with the standard error of that mean (sample
+    /// standard deviation, n - 1): the Wald interval of a paired comparison.
+    pub fn paired(differences: &[f64]) -> Self {
+        let aggregate = crate::Aggregate::mean(differences);
+        Self::new(aggregate.value, aggregate.stderr)
+    }
+}
+
+/// The complementary error function (Numerical Recipes' Chebyshev fit, relative error
+/// below 1.2e-7 everywhere).
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let r = t * poly.exp();
+    if x >= 0.0 {
+        r
+    } else {
+        2.0 - r
+    }
+}
+
 /// How a model compares with the reference on one benchmark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -189,6 +266,27 @@ mod tests {
         assert_eq!(Verdict::from_test(0.0, 0.0, 0.05), Verdict::OnPar);
         assert_eq!(Verdict::from_test(0.1, f64::NAN, 0.05), Verdict::OnPar);
         assert_eq!(Verdict::Behind.to_string(), "behind");
+    }
+
+    #[test]
+    fn normal_p_values_match_scipy() {
+        // scipy.stats.norm.sf(z) * 2 for z = 1, 1.959964, 3.
+        for (z, p) in [
+            (1.0, 0.317_310_507_862_914_1),
+            (Z_95, 0.05),
+            (3.0, 0.002_699_796_063_260_19),
+        ] {
+            let got = NormalDifference::new(z * 0.01, 0.01).p_value;
+            assert!((got - p).abs() < 1e-7 * p.max(1e-3), "z {z}: {got} vs {p}");
+        }
+        let d = NormalDifference::unpaired(0.7, 0.03, 0.6, 0.04);
+        assert!((d.stderr - 0.05).abs() < 1e-12);
+        assert!((d.low - (0.1 - Z_95 * 0.05)).abs() < 1e-12);
+        assert_eq!(NormalDifference::new(0.0, 0.0).p_value, 1.0);
+        assert_eq!(NormalDifference::new(0.1, f64::NAN).p_value, 0.0);
+        let paired = NormalDifference::paired(&[1.0, 0.0, 0.0, 1.0]);
+        assert_eq!(paired.difference, 0.5);
+        assert!((paired.stderr - (1.0f64 / 3.0 / 4.0).sqrt()).abs() < 1e-12);
     }
 
     #[test]

@@ -16,6 +16,12 @@ pub enum StoreError {
         /// SQLite's error.
         source: rusqlite::Error,
     },
+    /// A database opened for reading does not exist.
+    #[error("results database {path} does not exist; evaluate a model with `yardstick run` first, or point --db at an existing database")]
+    Missing {
+        /// The path asked for.
+        path: PathBuf,
+    },
     /// The database was written by a newer yardstick.
     #[error("results database {path} has schema version {found}, newer than this yardstick understands ({supported}); upgrade yardstick or use another --db")]
     TooNew {
@@ -141,6 +147,38 @@ impl Store {
             source,
         })?;
         Self::init(conn, path.to_owned())
+    }
+
+    /// Opens an existing database for reading only (comparisons, reports, the
+    /// leaderboard): nothing is created, migrated or written.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|source| StoreError::Sqlite {
+                path: path.to_owned(),
+                source,
+            })?;
+        let store = Self {
+            conn,
+            path: path.to_owned(),
+        };
+        let supported = MIGRATIONS.len() as i64;
+        let found = store.schema_version()?;
+        if found > supported {
+            return Err(StoreError::TooNew {
+                path: store.path.clone(),
+                found,
+                supported,
+            });
+        }
+        store.sql(|c| c.busy_timeout(std::time::Duration::from_secs(30)))?;
+        Ok(store)
     }
 
     /// A throwaway in-memory database (for tests and dry runs).
