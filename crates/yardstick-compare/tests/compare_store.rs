@@ -10,12 +10,15 @@ use yardstick_compare::{
 use yardstick_core::ModelFingerprint;
 use yardstick_store::{ItemKey, Store, StoredItem, TaskRecord};
 
+/// A task's name, item count and per-item score.
+type TaskOutcomes<'a> = (&'a str, usize, &'a dyn Fn(usize) -> f64);
+
 /// A run of `model` whose task `task` (in `group`, if any) got item `i` right where
 /// `right(i)` holds, for `n` items.
 fn store_run(
     store: &mut Store,
     model: &str,
-    tasks: &[(&str, usize, &dyn Fn(usize) -> f64)],
+    tasks: &[TaskOutcomes],
     group: Option<(&str, &[&str])>,
 ) {
     let fingerprint = ModelFingerprint::from_raw(format!("sha256:{model}"));
