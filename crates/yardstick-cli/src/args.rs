@@ -22,6 +22,14 @@ pub enum Command {
     Bench(BenchCommand),
     /// Run one Python file in the sandbox that code benchmarks use; print how it ended.
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Models side by side against a reference: scores, differences with 95% intervals,
+    /// verdicts, the catch-up map.
+    Compare(crate::report::CompareArgs),
+    /// Write the comparison as a self-contained HTML page, markdown, CSV, JSON and SVG
+    /// charts.
+    Report(crate::report::ReportArgs),
+    /// Serve a local, read-only leaderboard with per-item drill-down.
+    Ui(crate::report::UiArgs),
     /// Benchmark contamination: find benchmark items in training corpora.
     #[command(subcommand)]
     Contam(crate::contam::ContamCommand),

@@ -22,6 +22,9 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Contam(args)) => crate::contam::bench(args),
         Command::Sandbox(args) => crate::sandbox::run(args),
         Command::Contam(command) => crate::contam::run(command),
+        Command::Compare(args) => crate::report::compare_command(args),
+        Command::Report(args) => crate::report::report_command(args),
+        Command::Ui(args) => crate::report::ui_command(args),
     }
 }
 

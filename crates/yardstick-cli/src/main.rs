@@ -7,6 +7,7 @@
 mod args;
 mod commands;
 mod contam;
+mod report;
 mod sandbox;
 mod table;
 

@@ -3,38 +3,7 @@
 use serde_json::{json, Value};
 use yardstick_engine::bench::{GenerationBenchmark, SandboxBenchmark, ScoringBenchmark};
 use yardstick_engine::RunOutcome;
-
-fn fmt_value(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x:.4}")
-    } else {
-        "N/A".into()
-    }
-}
-
-/// Renders rows as a Markdown table with aligned columns.
-fn markdown(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        format!("| {} |\n", padded.join(" | "))
-    };
-    let mut out = line(header.iter().map(|h| (*h).to_owned()).collect());
-    out.push_str(&line(widths.iter().map(|w| "-".repeat(*w)).collect()));
-    for row in rows {
-        out.push_str(&line(row.clone()));
-    }
-    out
-}
+use yardstick_report::{format_value as fmt_value, markdown_table as markdown};
 
 /// The scores of a run, one row per task and metric, lm-eval style.
 pub fn scores_table(outcome: &RunOutcome) -> String {

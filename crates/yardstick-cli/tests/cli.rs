@@ -5,7 +5,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use yardstick_models::{cached_model, DEMO_MODEL};
+use yardstick_models::{cached_model, DEMO_MODEL, GEMMA_MODEL};
 
 fn yardstick() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_yardstick"));
@@ -76,6 +76,9 @@ fn every_subcommand_has_help() {
         "bench sandbox",
         "contam scan",
         "contam probe",
+        "compare",
+        "report",
+        "ui",
     ] {
         assert!(
             seen.iter().any(|s| s == expected),
@@ -814,4 +817,174 @@ fn contam_probe_separates_natural_from_shuffled_text() {
     assert!(auc > 0.75, "AUC {auc}");
     assert_eq!(report["texts"].as_array().unwrap().len(), 40);
     assert!(report["texts"][0]["min_k_prob"].as_f64().unwrap() < 0.0);
+}
+
+/// Issue 6: the demo model and Gemma-3-270M on two general-suite tasks, compared with
+/// each other (paired, McNemar) and with GPT-3.5-turbo's published numbers (unpaired,
+/// differing shots shown); the report files written.
+#[test]
+fn compare_and_report_over_demo_and_gemma_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let gemma = cached_model(GEMMA_MODEL);
+    assert!(
+        gemma.exists(),
+        "Gemma-3-270M missing at {}: run scripts/setup.sh",
+        gemma.display()
+    );
+    let tasks = ["--tasks", "arc_challenge,hellaswag", "--limit", "12"];
+    run_demo_json(&out, &tasks);
+    let output = yardstick()
+        .args([
+            "run",
+            "--model",
+            &format!("gguf:{}", gemma.display()),
+            "--output",
+            "json",
+        ])
+        .args(tasks)
+        .arg("--output-dir")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output).1);
+    let db = out.join("yardstick.db");
+    let compare = |reference: &str| -> Value {
+        let output = yardstick()
+            .args([
+                "compare",
+                "--reference",
+                reference,
+                "--output",
+                "json",
+                "--db",
+            ])
+            .arg(&db)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&output);
+        assert!(output.status.success(), "{stderr}");
+        serde_json::from_str(&stdout).unwrap()
+    };
+
+    let local = compare("gemma3-270m");
+    assert_eq!(local["reference"]["name"], "gemma-3-270m-q4_k_m.gguf");
+    let labels: Vec<&str> = local["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["arc_challenge", "hellaswag"]);
+    assert_eq!(local["columns"][0]["metric"], "acc_norm");
+    assert_eq!(local["columns"][0]["domain"], "general");
+    let demo_row = &local["rows"][1];
+    assert!(demo_row["model"]["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("SmolLM2"));
+    for cell in demo_row["cells"].as_array().unwrap() {
+        let delta = &cell["delta"];
+        assert_eq!(delta["test"], "mcnemar");
+        assert_eq!(delta["paired_items"], 12);
+        let (low, high, p) = (
+            delta["low"].as_f64().unwrap(),
+            delta["high"].as_f64().unwrap(),
+            delta["p_value"].as_f64().unwrap(),
+        );
+        let verdict = delta["verdict"].as_str().unwrap();
+        assert_eq!(verdict == "on par", p >= 0.05, "{delta}");
+        assert_eq!(
+            low > 0.0 || high < 0.0,
+            p < 0.05,
+            "interval and test agree: {delta}"
+        );
+    }
+    assert_eq!(local["catch_up"].as_array().unwrap().len(), 2);
+    assert_eq!(local["profiles"][0]["domains"].as_array().unwrap().len(), 7);
+
+    let published = compare("gpt-3.5-turbo");
+    assert_eq!(published["reference"]["kind"], "published");
+    assert_eq!(
+        published["columns"][0]["metric"], "acc",
+        "the metric the GPT-4 report gives"
+    );
+    let reference = &published["rows"][0]["cells"][0];
+    assert_eq!(
+        (reference["value"].as_f64().unwrap() * 1000.0).round(),
+        852.0
+    );
+    assert_eq!(reference["num_fewshot"], 25);
+    let delta = &published["rows"][1]["cells"][0]["delta"];
+    assert_eq!(delta["test"], "unpaired");
+    assert!(
+        delta["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "shots 0 vs 25"),
+        "{delta}"
+    );
+    assert_eq!(
+        delta["verdict"], "behind",
+        "a 135M model is far behind GPT-3.5 on ARC"
+    );
+
+    let report_dir = dir.path().join("report");
+    let output = yardstick()
+        .args(["report", "--reference", "gpt-3.5-turbo", "--db"])
+        .arg(&db)
+        .arg("--out")
+        .arg(&report_dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output).1);
+    let html = std::fs::read_to_string(report_dir.join("report.html")).unwrap();
+    assert!(html.contains("id=\"leaderboard\"") && html.contains("class=\"chart radar\""));
+    assert!(
+        !html.contains("src=") && !html.contains("href=\"http"),
+        "no external assets"
+    );
+    let markdown = std::fs::read_to_string(report_dir.join("report.md")).unwrap();
+    assert!(markdown.contains("## Catch-up map") && markdown.contains("gpt-3.5-turbo (reference)"));
+    let csv = std::fs::read_to_string(report_dir.join("report.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        1 + 2 * 2 + 2,
+        "header, two stored rows x two tasks, two published cells"
+    );
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(report_dir.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json, published);
+    for chart in ["radar.svg", "bars-arc_challenge.svg", "bars-hellaswag.svg"] {
+        assert!(
+            std::fs::read_to_string(report_dir.join(chart))
+                .unwrap()
+                .starts_with("<svg"),
+            "{chart}"
+        );
+    }
+
+    let output = yardstick()
+        .args(["compare", "--reference", "gpt-5", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        text(&output).1.contains("no model matches `gpt-5`"),
+        "{}",
+        text(&output).1
+    );
+    let output = yardstick()
+        .args(["compare", "--reference", "x", "--db"])
+        .arg(dir.path().join("missing.db"))
+        .output()
+        .unwrap();
+    assert!(
+        text(&output).1.contains("does not exist"),
+        "{}",
+        text(&output).1
+    );
 }

@@ -83,7 +83,8 @@ pub struct Column {
 /// How a difference was tested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum TestKind {
-    /// McNemar's exact test on paired right/wrong items.
+    /// McNemar's exact test on paired right/wrong items (its interval the exact one of
+    /// the discordant split, so interval and verdict agree).
     #[serde(rename = "mcnemar")]
     McNemar,
     /// A paired bootstrap of per-item differences.
@@ -579,13 +580,14 @@ fn delta(
             if binary {
                 let a: Vec<bool> = pairs.iter().map(|(x, _)| *x == 1.0).collect();
                 let b: Vec<bool> = pairs.iter().map(|(_, y)| *y == 1.0).collect();
-                let p = McNemar::from_outcomes(&a, &b).map_or(1.0, |m| m.p_value);
-                let wald = NormalDifference::paired(&differences);
+                let test = McNemar::from_outcomes(&a, &b).unwrap_or(McNemar::from_counts(0, 0));
+                let (low, high) = test.difference_interval(pairs.len());
+                let difference = differences.iter().sum::<f64>() / pairs.len() as f64;
                 (
-                    wald.difference,
-                    wald.low,
-                    wald.high,
-                    p,
+                    difference,
+                    low,
+                    high,
+                    test.p_value,
                     TestKind::McNemar,
                     Some(pairs.len()),
                 )

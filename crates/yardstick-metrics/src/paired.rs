@@ -24,6 +24,20 @@ impl McNemar {
         }
     }
 
+    /// A 95% interval for the difference in accuracy `(only_a - only_b) / items` that
+    /// agrees with the test: the exact (Clopper-Pearson) interval of the share of
+    /// discordant items that favour A, carried over to the difference. It excludes 0
+    /// exactly when `p_value` < 0.05. `[0, 0]` without discordant items.
+    pub fn difference_interval(&self, items: usize) -> (f64, f64) {
+        let discordant = self.only_a + self.only_b;
+        if discordant == 0 || items == 0 {
+            return (0.0, 0.0);
+        }
+        let (low, high) = clopper_pearson(self.only_a, discordant, 0.05);
+        let scale = discordant as f64 / items as f64;
+        (scale * (2.0 * low - 1.0), scale * (2.0 * high - 1.0))
+    }
+
     /// The test from per-item correctness of the two models (same items, same order).
     /// `None` when the lists differ in length.
     pub fn from_outcomes(a: &[bool], b: &[bool]) -> Option<Self> {
@@ -34,6 +48,64 @@ impl McNemar {
         let only_b = a.iter().zip(b).filter(|(x, y)| !**x && **y).count() as u64;
         Some(Self::from_counts(only_a, only_b))
     }
+}
+
+/// `P(X <= k)` for X ~ Binomial(n, p), summed in log space.
+fn binomial_cdf(k: u64, n: u64, p: f64) -> f64 {
+    if k >= n {
+        return 1.0;
+    }
+    if p <= 0.0 {
+        return 1.0;
+    }
+    if p >= 1.0 {
+        return 0.0;
+    }
+    let (ln_p, ln_q) = (p.ln(), (1.0 - p).ln());
+    let mut ln_choose = 0.0f64;
+    let mut terms = Vec::with_capacity(k as usize + 1);
+    for i in 0..=k {
+        if i > 0 {
+            ln_choose += ((n - i + 1) as f64).ln() - (i as f64).ln();
+        }
+        terms.push(ln_choose + i as f64 * ln_p + (n - i) as f64 * ln_q);
+    }
+    let max = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (max + terms.iter().map(|t| (t - max).exp()).sum::<f64>().ln())
+        .exp()
+        .min(1.0)
+}
+
+/// The exact (Clopper-Pearson) `1 - alpha` interval of a binomial proportion, `k`
+/// successes in `n`: each end solves its one-sided tail = alpha / 2 (by bisection; the
+/// tails are monotone in p).
+fn clopper_pearson(k: u64, n: u64, alpha: f64) -> (f64, f64) {
+    let solve = |tail: &dyn Fn(f64) -> f64| {
+        // tail(p) increases with p; find p where it crosses alpha / 2.
+        let (mut lo, mut hi) = (0.0f64, 1.0f64);
+        for _ in 0..100 {
+            let mid = 0.5 * (lo + hi);
+            if tail(mid) < alpha / 2.0 {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        0.5 * (lo + hi)
+    };
+    let low = if k == 0 {
+        0.0
+    } else {
+        // P(X >= k | p) = 1 - P(X <= k - 1 | p), increasing in p.
+        solve(&|p| 1.0 - binomial_cdf(k - 1, n, p))
+    };
+    let high = if k == n {
+        1.0
+    } else {
+        // P(X <= k | p) decreases in p; its complement increases.
+        1.0 - solve(&|p| binomial_cdf(k, n, 1.0 - p))
+    };
+    (low, high)
 }
 
 /// `min(1, 2 P(X <= k))` for X ~ Binomial(n, 1/2), summed in log space so that large n
@@ -266,6 +338,36 @@ mod tests {
         assert_eq!(Verdict::from_test(0.0, 0.0, 0.05), Verdict::OnPar);
         assert_eq!(Verdict::from_test(0.1, f64::NAN, 0.05), Verdict::OnPar);
         assert_eq!(Verdict::Behind.to_string(), "behind");
+    }
+
+    #[test]
+    fn mcnemar_intervals_agree_with_the_test() {
+        // k = 0 of n: the upper end is 1 - (alpha/2)^(1/n) in closed form.
+        let (low, high) = clopper_pearson(0, 10, 0.05);
+        assert_eq!(low, 0.0);
+        assert!((high - (1.0 - 0.025f64.powf(0.1))).abs() < 1e-9);
+        let (low, high) = clopper_pearson(10, 10, 0.05);
+        assert!((low - 0.025f64.powf(0.1)).abs() < 1e-9);
+        assert_eq!(high, 1.0);
+        // scipy.stats.binomtest(3, 10).proportion_ci('exact'): (0.0667, 0.6525).
+        let (low, high) = clopper_pearson(3, 10, 0.05);
+        assert!((low - 0.066_739_511_177_734_47).abs() < 1e-9, "{low}");
+        assert!((high - 0.652_452_850_060_008).abs() < 1e-9, "{high}");
+        for a in 0..25u64 {
+            for b in 0..25u64 {
+                let test = McNemar::from_counts(a, b);
+                let (low, high) = test.difference_interval(100);
+                let excludes_zero = low > 0.0 || high < 0.0;
+                assert_eq!(
+                    excludes_zero,
+                    test.p_value < 0.05,
+                    "{a} vs {b}: [{low}, {high}], p {}",
+                    test.p_value
+                );
+                let d = (a as f64 - b as f64) / 100.0;
+                assert!(low <= d && d <= high);
+            }
+        }
     }
 
     #[test]
