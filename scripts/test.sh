@@ -4,7 +4,9 @@
 # through YARDSTICK_CACHE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+# --reference: the API backend's tests run llama-cpp-python's server from the reference
+# virtualenv.
+bash scripts/setup.sh --reference
 export YARDSTICK_DATA_DIR="${YARDSTICK_DATA_DIR:-$(cd .. && pwd)/shared/data}"
 export YARDSTICK_CACHE="${YARDSTICK_CACHE:-$HOME/.cache/yardstick}"
 if [ ! -d "$YARDSTICK_DATA_DIR" ]; then

@@ -28,6 +28,9 @@ pub enum Command {
     /// Write the comparison as a self-contained HTML page, markdown, CSV, JSON and SVG
     /// charts.
     Report(crate::report::ReportArgs),
+    /// Serve a GGUF model over an OpenAI-compatible HTTP API (completions with echo and
+    /// logprobs, chat completions).
+    Serve(crate::serve::ServeArgs),
     /// Serve a local, read-only leaderboard with per-item drill-down.
     Ui(crate::report::UiArgs),
     /// Benchmark contamination: find benchmark items in training corpora.
@@ -73,6 +76,26 @@ pub struct ModelArgs {
     pub batch_tokens: u32,
 }
 
+/// How to reach a model behind an OpenAI-compatible endpoint (`--model openai:MODEL`).
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// API root of the endpoint (`http://127.0.0.1:8080/v1` for `yardstick serve`).
+    #[arg(long, value_name = "URL", default_value = "https://api.openai.com/v1")]
+    pub base_url: String,
+    /// Environment variable that holds the API key (never logged or stored).
+    #[arg(long, value_name = "VAR", default_value = "OPENAI_API_KEY")]
+    pub api_key_env: String,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Seconds one request may take before it is retried.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120.0)]
+    pub request_timeout: f64,
+    /// Retries of a request that failed with 429, 5xx, a timeout or a broken connection.
+    #[arg(long, default_value_t = 6)]
+    pub max_retries: u32,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ScoringArg {
     /// Decode each context once and score every choice on top of it (exact).
@@ -95,6 +118,8 @@ pub enum OutputFormat {
 pub struct RunArgs {
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub api: ApiArgs,
     /// Comma-separated task names or task YAML paths.
     #[arg(long, value_delimiter = ',', default_value = "arc_easy,arc_challenge")]
     pub tasks: Vec<String>,

@@ -7,10 +7,13 @@ use anyhow::{Context, Result};
 use std::sync::Arc;
 use yardstick_engine::{bench, evaluate, EvalOptions};
 use yardstick_models::{
-    cached_model, GgufModel, ModelSpec, ScoringMode, SessionOptions, DEMO_MODEL,
+    cached_model, Backend, GgufModel, ModelSpec, OpenAiBackend, OpenAiConfig, ScoringMode,
+    SessionOptions, DEMO_MODEL,
 };
 use yardstick_store::Store;
-use yardstick_tasks::{ChatFormat, ChatTemplate, DataDir, Task, TaskRegistry, TaskTree};
+use yardstick_tasks::{
+    ChatFormat, ChatTemplate, DataDir, OutputType, Task, TaskRegistry, TaskTree,
+};
 
 pub fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
@@ -25,18 +28,19 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Compare(args) => crate::report::compare_command(args),
         Command::Report(args) => crate::report::report_command(args),
         Command::Ui(args) => crate::report::ui_command(args),
+        Command::Serve(args) => crate::serve::run(args),
     }
 }
 
+/// Loads the `--model` GGUF file (commands that need a local model).
 pub(crate) fn load_model(args: &ModelArgs) -> Result<(GgufModel, String)> {
-    let spec_text = args
-        .model
-        .clone()
-        .unwrap_or_else(|| format!("gguf:{}", cached_model(DEMO_MODEL).display()));
-    let spec: ModelSpec = spec_text.parse()?;
-    let ModelSpec::Gguf(path) = spec;
-    let model = GgufModel::load(&path)?;
-    Ok((model, spec_text))
+    let spec_text = model_spec_text(args);
+    match spec_text.parse::<ModelSpec>()? {
+        ModelSpec::Gguf(path) => Ok((GgufModel::load(&path)?, spec_text)),
+        ModelSpec::OpenAi(_) => {
+            anyhow::bail!("{spec_text}: this command runs a local model; give --model gguf:PATH")
+        }
+    }
 }
 
 pub(crate) fn session_options(args: &ModelArgs) -> SessionOptions {
@@ -84,38 +88,107 @@ pub(crate) fn load_tasks(
 fn run(args: RunArgs) -> Result<()> {
     // Tasks first: a typo in a task name should not wait for a model to load.
     let (mut tasks, selection) = load_tasks(&args.tasks, &args.data, args.num_fewshot)?;
-    let (model, spec) = load_model(&args.model)?;
-    let mut options = session_options(&args.model);
-    if args.apply_chat_template {
-        let source = model.chat_template().with_context(|| {
-            format!(
-                "{spec} has no chat template in its GGUF metadata (tokenizer.chat_template); \
-                 run without --apply-chat-template"
-            )
-        })?;
-        let template = ChatTemplate::new(&source, model.special_tokens())
-            .with_context(|| format!("the chat template of {spec} does not compile"))?;
-        let chat = Arc::new(ChatFormat {
-            template,
-            fewshot_as_multiturn: args.fewshot_as_multiturn,
-        });
-        for task in &mut tasks {
-            task.set_chat_format(chat.clone());
-        }
-        // Chat prompts hold the template's special tokens as text.
-        options.parse_special = true;
-    }
     if let Some(instruction) = &args.system_instruction {
         for task in &mut tasks {
             task.set_system_instruction(instruction.clone());
         }
     }
-    options.mode = match args.scoring {
-        ScoringArg::SharedPrefix => ScoringMode::SharedPrefix,
-        ScoringArg::Plain => ScoringMode::Plain,
-        ScoringArg::Packed => ScoringMode::Packed,
-    };
-    let mut session = model.session(options.clone())?;
+    let spec_text = model_spec_text(&args.model);
+    match spec_text.parse::<ModelSpec>()? {
+        ModelSpec::Gguf(path) => {
+            let model = GgufModel::load(&path)?;
+            let mut options = session_options(&args.model);
+            if args.apply_chat_template {
+                let source = model.chat_template().with_context(|| {
+                    format!(
+                        "{spec_text} has no chat template in its GGUF metadata \
+                         (tokenizer.chat_template); run without --apply-chat-template"
+                    )
+                })?;
+                let template =
+                    ChatTemplate::new(&source, model.special_tokens()).with_context(|| {
+                        format!("the chat template of {spec_text} does not compile")
+                    })?;
+                let chat = Arc::new(ChatFormat {
+                    template,
+                    fewshot_as_multiturn: args.fewshot_as_multiturn,
+                });
+                for task in &mut tasks {
+                    task.set_chat_format(chat.clone());
+                }
+                // Chat prompts hold the template's special tokens as text.
+                options.parse_special = true;
+            }
+            options.mode = match args.scoring {
+                ScoringArg::SharedPrefix => ScoringMode::SharedPrefix,
+                ScoringArg::Plain => ScoringMode::Plain,
+                ScoringArg::Packed => ScoringMode::Packed,
+            };
+            let mut session = model.session(options.clone())?;
+            let settings = serde_json::json!({
+                "backend": "llama.cpp (llama-cpp-2)",
+                "scoring": format!("{:?}", options.mode),
+                "threads": options.threads,
+                "batch_tokens": options.batch_tokens,
+            });
+            evaluate_and_report(&mut session, &tasks, &selection, &args, spec_text, settings)
+        }
+        ModelSpec::OpenAi(name) => {
+            anyhow::ensure!(
+                !args.apply_chat_template,
+                "--apply-chat-template renders prompts with a GGUF file's template; an API \
+                 model's endpoint applies its own: run without it"
+            );
+            let mut config = OpenAiConfig::new(args.api.base_url.clone(), name);
+            config.api_key = std::env::var(&args.api.api_key_env)
+                .ok()
+                .filter(|key| !key.is_empty());
+            config.concurrency = args.api.concurrency.max(1);
+            config.timeout =
+                std::time::Duration::from_secs_f64(args.api.request_timeout.max(0.001));
+            config.max_retries = args.api.max_retries;
+            let mut backend = OpenAiBackend::new(config);
+            if tasks
+                .iter()
+                .any(|t| t.output_type() != OutputType::GenerateUntil)
+            {
+                backend
+                    .probe_echo_logprobs()
+                    .context("log-likelihood tasks need an endpoint whose echoed prompt logprobs can be trusted")?;
+            }
+            let settings = serde_json::json!({
+                "backend": "openai-compatible",
+                "base_url": args.api.base_url,
+                "concurrency": args.api.concurrency,
+            });
+            let result =
+                evaluate_and_report(&mut backend, &tasks, &selection, &args, spec_text, settings);
+            let counts = backend.counts();
+            eprintln!(
+                "requests: {} sent, {} retried, {} failed",
+                counts.sent, counts.retried, counts.failed
+            );
+            result
+        }
+    }
+}
+
+/// The `--model` text, the demo model when none is given.
+fn model_spec_text(args: &ModelArgs) -> String {
+    args.model
+        .clone()
+        .unwrap_or_else(|| format!("gguf:{}", cached_model(DEMO_MODEL).display()))
+}
+
+/// Evaluates on `backend`, resuming from the store, and prints the scores.
+fn evaluate_and_report(
+    backend: &mut dyn Backend,
+    tasks: &[Task],
+    selection: &[TaskTree],
+    args: &RunArgs,
+    model_source: String,
+    backend_settings: serde_json::Value,
+) -> Result<()> {
     let db_path = args
         .db
         .clone()
@@ -123,7 +196,7 @@ fn run(args: RunArgs) -> Result<()> {
     let mut store = Store::open(&db_path)?;
     let mut contaminated = std::collections::HashMap::new();
     if args.exclude_contaminated {
-        for task in &tasks {
+        for task in tasks {
             let name = task.name().to_string();
             anyhow::ensure!(
                 store.contamination_scanned(&name, task.dataset_hash())?,
@@ -143,17 +216,12 @@ fn run(args: RunArgs) -> Result<()> {
         output_dir: args.output_dir.clone(),
         chunk_docs: args.chunk_docs,
         progress: true,
-        model_source: spec,
-        backend_settings: serde_json::json!({
-            "backend": "llama.cpp (llama-cpp-2)",
-            "scoring": format!("{:?}", options.mode),
-            "threads": options.threads,
-            "batch_tokens": options.batch_tokens,
-        }),
+        model_source,
+        backend_settings,
         code_policy: yardstick_engine::code_eval_policy(),
         contaminated,
     };
-    let outcome = evaluate(&mut session, &tasks, &selection, &mut store, &eval_options)
+    let outcome = evaluate(backend, tasks, selection, &mut store, &eval_options)
         .context("evaluation stopped; rerun the same command to resume from the store")?;
     match args.output {
         OutputFormat::Json => println!(

@@ -9,6 +9,7 @@ mod commands;
 mod contam;
 mod report;
 mod sandbox;
+mod serve;
 mod table;
 
 use clap::Parser;

@@ -988,3 +988,257 @@ fn compare_and_report_over_demo_and_gemma_runs() {
         text(&output).1
     );
 }
+
+/// Kills the child process when the test ends, however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Every stored record of `db`, by task hash order and document.
+fn records(db: &Path) -> Vec<Value> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT record FROM items ORDER BY task_hash, doc_id")
+        .unwrap();
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap();
+    rows.map(|r| serde_json::from_str(&r.unwrap()).unwrap())
+        .collect()
+}
+
+/// Issue 5: the demo model behind `yardstick serve`, evaluated through the API backend,
+/// gives the in-process per-item results on arc_easy (log-likelihoods from echoed
+/// prompt logprobs) and gsm8k (generation); the API key is in no file the run wrote.
+#[test]
+fn serve_and_api_backend_match_in_process_results() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = yardstick()
+        .args(["serve", "--model", &demo_model(), "--port", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = KillOnDrop(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    let api_key = "sk-yardstick-test-7f3a9c2e51";
+    let api_out = dir.path().join("api");
+    let local_out = dir.path().join("local");
+    for (tasks, limit) in [("arc_easy", "20"), ("gsm8k", "2")] {
+        let output = yardstick()
+            .args([
+                "run",
+                "--model",
+                "openai:SmolLM2-135M-Instruct.Q4_1.gguf",
+                "--base-url",
+                &url,
+            ])
+            .args([
+                "--api-key-env",
+                "YARDSTICK_TEST_API_KEY",
+                "--concurrency",
+                "4",
+            ])
+            .args([
+                "--tasks",
+                tasks,
+                "--limit",
+                limit,
+                "--output",
+                "json",
+                "--output-dir",
+            ])
+            .arg(&api_out)
+            .env("YARDSTICK_TEST_API_KEY", api_key)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text(&output).1);
+        run_demo_json(&local_out, &["--tasks", tasks, "--limit", limit]);
+    }
+    drop(server);
+    let api = records(&api_out.join("yardstick.db"));
+    let local = records(&local_out.join("yardstick.db"));
+    assert_eq!(api.len(), 22);
+    assert_eq!(local.len(), 22);
+    for (a, l) in api.iter().zip(&local) {
+        assert_eq!(a["doc_id"], l["doc_id"]);
+        assert_eq!(a["arguments"], l["arguments"], "same prompts");
+        if l.get("filters").is_some() {
+            assert_eq!(a["resps"], l["resps"], "generated text");
+            assert_eq!(a["filters"], l["filters"], "answers and scores");
+        } else {
+            assert_eq!((&a["acc"], &a["acc_norm"]), (&l["acc"], &l["acc_norm"]));
+            let pairs = |r: &Value| -> Vec<(f64, String)> {
+                r["filtered_resps"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| {
+                        (
+                            p[0].as_str().unwrap().parse().unwrap(),
+                            p[1].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect()
+            };
+            for ((la, ga), (ll, gl)) in pairs(a).into_iter().zip(pairs(l)) {
+                assert!((la - ll).abs() < 1e-9, "{la} vs {ll}");
+                assert_eq!(ga, gl, "is_greedy");
+            }
+        }
+    }
+    // The key was sent with every request; no file the run wrote holds it.
+    let mut files = vec![api_out.clone()];
+    let mut checked = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes
+                    .windows(api_key.len())
+                    .any(|w| w == api_key.as_bytes()),
+                "{} holds the API key",
+                path.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 4,
+        "results, samples and the database were checked"
+    );
+}
+
+/// A loopback port nobody listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts llama-cpp-python's OpenAI-compatible server (scripts/parity/reference_server.py,
+/// from the reference virtualenv scripts/setup.sh --reference builds) on the demo model;
+/// returns it once it answers.
+fn reference_server(patches: &str) -> (KillOnDrop, String) {
+    let cache = std::env::var_os("YARDSTICK_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/yardstick"));
+    let python = cache.join("reference-venv/bin/python");
+    assert!(
+        python.exists(),
+        "reference virtualenv missing at {}: run scripts/setup.sh --reference",
+        python.display()
+    );
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/parity/reference_server.py");
+    let port = free_port();
+    let server = KillOnDrop(
+        Command::new(python)
+            .arg(script)
+            .args(["--model", demo_model().trim_start_matches("gguf:")])
+            .args(["--port", &port.to_string(), "--patches", patches])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{port}/v1");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "reference server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    (server, url)
+}
+
+/// Issue 5: against llama-cpp-python's own server, the echo probe refuses the stock
+/// build (its prompt logprobs are shifted for SmolLM2, which adds no BOS), and the
+/// patched one gives the in-process predictions, log-likelihoods within float32 rounding.
+#[test]
+fn api_backend_probes_and_agrees_with_llama_cpp_python_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let api_run = |url: &str, out: &Path| {
+        yardstick()
+            .args([
+                "run",
+                "--model",
+                "openai:SmolLM2-135M-Instruct.Q4_1.gguf",
+                "--base-url",
+                url,
+            ])
+            .args([
+                "--tasks",
+                "arc_easy",
+                "--limit",
+                "20",
+                "--output",
+                "json",
+                "--output-dir",
+            ])
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let (stock, url) = reference_server("none");
+    let output = api_run(&url, &dir.path().join("stock"));
+    drop(stock);
+    let (_, stderr) = text(&output);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("cannot be trusted with log-likelihoods"),
+        "{stderr}"
+    );
+
+    let (patched, url) = reference_server("all");
+    let output = api_run(&url, &dir.path().join("patched"));
+    drop(patched);
+    assert!(output.status.success(), "{}", text(&output).1);
+    let local_out = dir.path().join("local");
+    run_demo_json(&local_out, &["--tasks", "arc_easy", "--limit", "20"]);
+    let api = records(&dir.path().join("patched/yardstick.db"));
+    let local = records(&local_out.join("yardstick.db"));
+    assert_eq!(api.len(), 20);
+    let mut largest: f64 = 0.0;
+    for (a, l) in api.iter().zip(&local) {
+        assert_eq!(
+            (&a["acc"], &a["acc_norm"]),
+            (&l["acc"], &l["acc_norm"]),
+            "doc {}",
+            l["doc_id"]
+        );
+        for (pa, pl) in a["filtered_resps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(l["filtered_resps"].as_array().unwrap())
+        {
+            let value = |p: &Value| p[0].as_str().unwrap().parse::<f64>().unwrap();
+            largest = largest.max((value(pa) - value(pl)).abs());
+        }
+    }
+    assert!(
+        largest < 1e-4,
+        "largest log-likelihood difference {largest}"
+    );
+}

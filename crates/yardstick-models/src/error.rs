@@ -30,7 +30,7 @@ pub enum ModelError {
         source: std::io::Error,
     },
     /// A model spec on the command line could not be understood.
-    #[error("unknown model spec {spec:?}: expected gguf:PATH (a local GGUF file)")]
+    #[error("unknown model spec {spec:?}: expected gguf:PATH (a local GGUF file) or openai:MODEL (an OpenAI-compatible endpoint, with --base-url)")]
     BadSpec {
         /// What the user wrote.
         spec: String,
@@ -41,6 +41,9 @@ pub enum ModelError {
     /// A forward pass failed.
     #[error("llama.cpp decode failed: {0}")]
     Decode(String),
+    /// An API endpoint failed or answered something unusable.
+    #[error("API request failed: {0}")]
+    Api(String),
     /// A request cannot be scored by this model.
     #[error("request cannot be scored: {0}")]
     BadRequest(String),

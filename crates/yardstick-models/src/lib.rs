@@ -28,13 +28,15 @@ mod backend;
 mod cache;
 mod error;
 mod gguf;
+mod openai;
 mod spec;
 
 pub use backend::Backend;
 pub use cache::{cache_dir, cached_model, DEMO_MODEL, GEMMA_MODEL};
 pub use error::ModelError;
 pub use gguf::{
-    encode_pair, GenerationTimes, GgufModel, GgufSession, ScoringMode, SessionOptions,
+    encode_pair, GenerationTimes, GgufModel, GgufSession, ScoringMode, SessionOptions, TokenScore,
     TokenizerInfo,
 };
+pub use openai::{OpenAiBackend, OpenAiConfig, RequestCounts};
 pub use spec::ModelSpec;

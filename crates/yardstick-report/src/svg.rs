@@ -104,6 +104,16 @@ pub fn radar(comparison: &Comparison) -> String {
     svg
 }
 
+/// `name` cut to `max` characters with an ellipsis, so that a label fits its margin.
+fn short_label(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
+        name.to_owned()
+    } else {
+        let kept: String = name.chars().take(max - 1).collect();
+        format!("{kept}…")
+    }
+}
+
 /// Bars for one benchmark (column `column`): each model's score with a whisker over its
 /// 95% interval (±1.96 standard errors), the reference's value as a dashed line.
 pub fn bars(comparison: &Comparison, column: usize) -> String {
@@ -135,7 +145,7 @@ pub fn bars(comparison: &Comparison, column: usize) -> String {
             .fold(largest, f64::max)
             .ceil()
     };
-    let (left, width, bar_h, gap) = (200.0, 300.0, 22.0, 10.0);
+    let (left, width, bar_h, gap) = (240.0, 260.0, 22.0, 10.0);
     let height = 50.0 + entries.len() as f64 * (bar_h + gap);
     let x_of = |v: f64| left + (v / top).clamp(0.0, 1.0) * width;
     let mut svg = format!(
@@ -159,7 +169,7 @@ pub fn bars(comparison: &Comparison, column: usize) -> String {
             r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="end">{}</text><rect class="bar" x="{left}" y="{y:.1}" width="{:.1}" height="{bar_h}" fill="{}"/><line class="whisker" x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#000" stroke-width="1.5"/><text x="{:.1}" y="{:.1}" font-size="11">{value:.3}</text>"##,
             left - 6.0,
             y + 15.0,
-            escape_html(name),
+            escape_html(&short_label(name, 34)),
             x_of(*value) - left,
             color(*i),
             x_of(value - whisker),

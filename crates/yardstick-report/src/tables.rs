@@ -1,6 +1,6 @@
 //! The comparison as text: markdown for people, CSV and JSON for programs.
 
-use yardstick_compare::{CatchUpStatus, Cell, Comparison, Delta};
+use yardstick_compare::{CatchUpStatus, Cell, Comparison, Delta, ModelKind};
 
 /// A number with four decimals, `N/A` when it is not finite.
 pub fn format_value(x: f64) -> String {
@@ -33,6 +33,14 @@ pub fn markdown_table(header: &[&str], rows: &[Vec<String>]) -> String {
         out.push_str(&line(row.clone()));
     }
     out
+}
+
+/// `stored` or `published`.
+fn kind_label(kind: ModelKind) -> &'static str {
+    match kind {
+        ModelKind::Stored => "stored",
+        ModelKind::Published => "published",
+    }
 }
 
 /// A cell as `0.6000 ± 0.0492`, starred when best in its column.
@@ -83,8 +91,10 @@ pub fn catch_up_text(status: &CatchUpStatus) -> String {
 /// where published numbers come from.
 pub fn markdown(comparison: &Comparison) -> String {
     let mut out = format!(
-        "# yardstick comparison\n\nReference: **{}** ({:?}). Cells: score ± standard error; * best in column. Differences: model − reference with a 95% interval; verdicts at α = {}.\n\n",
-        comparison.reference.name, comparison.reference.kind, comparison.alpha
+        "# yardstick comparison\n\nReference: **{}** ({}). Cells: score ± standard error; * best in column. Differences: model − reference with a 95% interval; verdicts at α = {}.\n\n",
+        comparison.reference.name,
+        kind_label(comparison.reference.kind),
+        comparison.alpha
     );
     let mut header = vec!["model".to_owned()];
     header.extend(
@@ -126,7 +136,7 @@ pub fn markdown(comparison: &Comparison) -> String {
                     .map_or("—".to_owned(), |d| {
                         let mut text = delta_text(d);
                         if !d.settings.is_empty() {
-                            text.push_str(&format!(" (unpaired; {})", d.settings.join("; ")));
+                            text.push_str(" †");
                         }
                         text
                     })
@@ -135,6 +145,21 @@ pub fn markdown(comparison: &Comparison) -> String {
         })
         .collect();
     out.push_str(&markdown_table(&header_refs, &rows));
+    let mut differing: Vec<String> = Vec::new();
+    for row in comparison.rows.iter().skip(1) {
+        for (cell, column) in row.cells.iter().zip(&comparison.columns) {
+            if let Some(delta) = cell.as_ref().and_then(|c| c.delta.as_ref()) {
+                let line = format!("- {}: {}\n", column.label, delta.settings.join("; "));
+                if !delta.settings.is_empty() && !differing.contains(&line) {
+                    differing.push(line);
+                }
+            }
+        }
+    }
+    if !differing.is_empty() {
+        out.push_str("\n† Unpaired, and the two numbers were obtained differently:\n\n");
+        out.extend(differing);
+    }
     out.push_str("\n## Catch-up map\n\n");
     let rows: Vec<Vec<String>> = comparison
         .catch_up
@@ -200,7 +225,7 @@ pub fn csv(comparison: &Comparison) -> String {
             let delta = cell.delta.as_ref();
             let fields = [
                 row.model.name.clone(),
-                format!("{:?}", row.model.kind).to_lowercase(),
+                kind_label(row.model.kind).to_owned(),
                 row.reference.to_string(),
                 column.domain.to_string(),
                 column.label.clone(),

@@ -215,6 +215,27 @@ impl GgufModel {
         tokens
     }
 
+    /// Encodes text; with `parse_special`, special-token text (`<|im_start|>`) becomes
+    /// those tokens, as chat-templated prompts need.
+    pub fn tokenize_special(&self, text: &str, parse_special: bool) -> Vec<TokenId> {
+        self.encode_with(text, parse_special)
+            .into_iter()
+            .map(|t| TokenId(t.0))
+            .collect()
+    }
+
+    /// The bytes one token stands for (special tokens rendered).
+    pub fn token_bytes(&self, token: TokenId) -> Vec<u8> {
+        self.model
+            .vocab()
+            .token_to_piece(LlamaToken(token.0), true, None)
+    }
+
+    /// Whether the token ends generation (EOS, EOT).
+    pub fn is_end_of_generation(&self, token: TokenId) -> bool {
+        self.model.vocab().is_eog(LlamaToken(token.0))
+    }
+
     /// The chat template in the GGUF's metadata (`tokenizer.chat_template`), if any.
     pub fn chat_template(&self) -> Option<String> {
         self.model
@@ -343,7 +364,13 @@ impl GgufSession<'_> {
         std::mem::take(&mut self.generation_times)
     }
 
-    /// Switches between shared-prefix and plain scoring.
+    /// Whether prompts' special-token text (`<|im_start|>`) becomes those tokens in
+    /// later generation requests (chat-templated prompts need it).
+    pub fn set_parse_special(&mut self, parse_special: bool) {
+        self.options.parse_special = parse_special;
+    }
+
+    /// Switches the scoring strategy for later requests.
     pub fn set_mode(&mut self, mode: ScoringMode) {
         self.options.mode = mode;
     }
@@ -509,12 +536,40 @@ impl GgufSession<'_> {
     }
 }
 
+/// How one token of a sequence scored given the tokens before it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TokenScore {
+    /// The token's log-probability.
+    pub logprob: f64,
+    /// The most likely token at its position.
+    pub greedy_token: TokenId,
+    /// That token's log-probability.
+    pub greedy_logprob: f64,
+}
+
 impl GgufSession<'_> {
     /// The log-probability of each token of `text` given the tokens before it (the
     /// first token, or the BOS the model adds, has none): what membership tests such as
     /// Min-K% Prob read.
     pub fn token_logprobs(&mut self, text: &str) -> Result<Vec<f64>, ModelError> {
         let tokens = self.model.encode(text);
+        Ok(self
+            .score_llama_tokens(&tokens)?
+            .into_iter()
+            .map(|score| score.logprob)
+            .collect())
+    }
+
+    /// How each token after the first scored given those before it, one sequence
+    /// decoded in one pass (the shapes of a one-sequence-at-a-time reference, so the
+    /// numbers equal loglikelihood's): what an OpenAI-style `echo` with `logprobs`
+    /// returns.
+    pub fn score_tokens(&mut self, tokens: &[TokenId]) -> Result<Vec<TokenScore>, ModelError> {
+        let tokens: Vec<LlamaToken> = tokens.iter().map(|t| LlamaToken(t.0)).collect();
+        self.score_llama_tokens(&tokens)
+    }
+
+    fn score_llama_tokens(&mut self, tokens: &[LlamaToken]) -> Result<Vec<TokenScore>, ModelError> {
         let capacity = self.context.n_ctx() as usize;
         if tokens.len() > capacity {
             return Err(ModelError::BadRequest(format!(
@@ -538,9 +593,13 @@ impl GgufSession<'_> {
         }
         pending.flush(&mut self.context, &mut tallies)?;
         score::clear_sequences(&mut self.context)?;
-        Ok(score::responses(tallies)
+        Ok(score::token_scores(tallies)
             .into_iter()
-            .map(|r| r.logprob.0)
+            .map(|(logprob, greedy, greedy_logprob)| TokenScore {
+                logprob,
+                greedy_token: TokenId(greedy as i32),
+                greedy_logprob,
+            })
             .collect())
     }
 }

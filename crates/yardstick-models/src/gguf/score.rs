@@ -124,6 +124,8 @@ pub(super) struct Tally {
     logprob: f64,
     is_greedy: bool,
     tokens: usize,
+    /// The most likely token at the last row folded in, and its log-probability.
+    greedy: (usize, f64),
 }
 
 impl Tally {
@@ -132,6 +134,7 @@ impl Tally {
             logprob: 0.0,
             is_greedy: true,
             tokens: 0,
+            greedy: (0, f64::NAN),
         }
     }
 }
@@ -139,6 +142,15 @@ impl Tally {
 /// A fresh tally for each of `count` requests.
 pub(super) fn new_tallies(count: usize) -> Vec<Tally> {
     vec![Tally::new(); count]
+}
+
+/// Per tally (one per predicted token): the token's log-probability, and the most
+/// likely token at its position with that token's log-probability.
+pub(super) fn token_scores(tallies: Vec<Tally>) -> Vec<(f64, usize, f64)> {
+    tallies
+        .into_iter()
+        .map(|t| (t.logprob, t.greedy.0, t.greedy.1))
+        .collect()
 }
 
 /// The responses the tallies add up to.
@@ -226,6 +238,7 @@ impl Pending {
                 tally.logprob += f64::from(logit) - normaliser;
                 tally.is_greedy &= best == index;
                 tally.tokens += 1;
+                tally.greedy = (best, f64::from(logits[best]) - normaliser);
             }
         }
         self.batch.clear();
