@@ -223,6 +223,7 @@ fn evaluate_and_report(
     };
     let outcome = evaluate(backend, tasks, selection, &mut store, &eval_options)
         .context("evaluation stopped; rerun the same command to resume from the store")?;
+    let failed = outcome.failed();
     match args.output {
         OutputFormat::Json => println!(
             "{}",
@@ -240,8 +241,38 @@ fn evaluate_and_report(
             );
         }
     }
+    if failed > 0 {
+        return Err(Incomplete { documents: failed }.into());
+    }
     Ok(())
 }
+
+/// A run that left documents unscored because their requests failed for good; the
+/// process exits with [`Incomplete::EXIT_CODE`].
+#[derive(Debug)]
+pub struct Incomplete {
+    /// Documents left unscored.
+    pub documents: usize,
+}
+
+impl Incomplete {
+    /// The exit code of an incomplete run (1 is any other error).
+    pub const EXIT_CODE: u8 = 3;
+}
+
+impl std::fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "incomplete run: {} documents are not scored because their requests failed after \
+             every retry (recorded in the database, left out of the scores); rerun the same \
+             command to retry only them",
+            self.documents
+        )
+    }
+}
+
+impl std::error::Error for Incomplete {}
 
 fn tasks(args: TasksArgs) -> Result<()> {
     let registry = registry(&args.data)?;

@@ -55,11 +55,13 @@ pub fn outcome_json(outcome: &RunOutcome) -> Value {
         "results_path": outcome.results_path,
         "seconds": outcome.seconds,
         "docs_per_second": outcome.docs_per_second,
+        "failed": outcome.failed(),
         "tasks": outcome.tasks.iter().map(|t| json!({
             "task": t.name,
             "num_fewshot": t.num_fewshot,
             "docs": t.effective,
             "computed": t.computed,
+            "failed": t.failed,
             "samples_path": t.samples_path,
             "metrics": t.metrics.iter().map(|(m, a)| (m.clone(), json!({"value": a.value, "stderr": a.stderr}))).collect::<serde_json::Map<_, _>>(),
             "clean_subset": t.clean.as_ref().map(|c| json!({

@@ -1242,3 +1242,109 @@ fn api_backend_probes_and_agrees_with_llama_cpp_python_server() {
         "largest log-likelihood difference {largest}"
     );
 }
+
+/// Issue 5: a document whose API requests fail after every retry is recorded as failed,
+/// left out of the scores (never scored as wrong), and the run exits 3 (incomplete);
+/// once the endpoint recovers, a rerun sends only that document's request. The endpoint
+/// is a stand-in that fails on purpose: injected faults are the point here.
+#[test]
+fn failed_api_requests_are_recorded_not_scored_and_a_rerun_completes_them() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    const FAILING: &str = "A robe takes 2 bolts"; // gsm8k test document 1
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", server.server_addr().to_ip().unwrap());
+    let healthy = Arc::new(AtomicBool::new(false));
+    let received = Arc::new(AtomicUsize::new(0));
+    let (flag, count) = (Arc::clone(&healthy), Arc::clone(&received));
+    std::thread::spawn(move || {
+        for mut request in server.incoming_requests() {
+            let mut body = String::new();
+            let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
+            count.fetch_add(1, Ordering::SeqCst);
+            let response = if !flag.load(Ordering::SeqCst) && body.contains(FAILING) {
+                tiny_http::Response::from_string("{\"error\": \"overloaded\"}")
+                    .with_status_code(503)
+            } else {
+                let answer = serde_json::json!({"choices": [{"text": " 2 + 1 = 3.\n#### 3", "finish_reason": "stop"}]});
+                tiny_http::Response::from_string(answer.to_string())
+            };
+            let _ = request.respond(response);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = || {
+        yardstick()
+            .args([
+                "run",
+                "--model",
+                "openai:stub",
+                "--base-url",
+                &url,
+                "--max-retries",
+                "1",
+            ])
+            .args([
+                "--tasks",
+                "gsm8k",
+                "--limit",
+                "4",
+                "--output",
+                "json",
+                "--output-dir",
+            ])
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let output = run();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("incomplete run: 1 documents"), "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["failed"], 1);
+    assert_eq!(
+        summary["tasks"][0]["docs"], 3,
+        "the failed document is not scored"
+    );
+    let samples = samples_of(&summary);
+    assert_eq!(samples.len(), 2 * 3, "two filters, three scored documents");
+    assert!(samples.iter().all(|s| s["doc_id"] != 1));
+    let db = out.join("yardstick.db");
+    let conn =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let (doc, error): (i64, String) = conn
+        .query_row("SELECT doc_id, error FROM failures", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(doc, 1);
+    assert!(
+        error.contains("HTTP 503") && error.contains("gave up after 2 attempts"),
+        "{error}"
+    );
+    drop(conn);
+    assert_eq!(stored_items(&db), 3);
+
+    healthy.store(true, Ordering::SeqCst);
+    let before = received.load(Ordering::SeqCst);
+    let output = run();
+    assert!(output.status.success(), "{}", text(&output).1);
+    let summary: Value = serde_json::from_str(&text(&output).0).unwrap();
+    assert_eq!(
+        (
+            summary["failed"].as_u64(),
+            summary["tasks"][0]["docs"].as_u64()
+        ),
+        (Some(0), Some(4))
+    );
+    assert_eq!(summary["tasks"][0]["computed"], 1);
+    assert_eq!(
+        received.load(Ordering::SeqCst) - before,
+        1,
+        "only the failed document's request"
+    );
+    assert_eq!(stored_items(&db), 4);
+}

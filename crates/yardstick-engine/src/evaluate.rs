@@ -79,6 +79,9 @@ pub struct TaskOutcome {
     pub samples_hash: String,
     /// The scores without the documents found in a training corpus, when asked for.
     pub clean: Option<CleanSubset>,
+    /// Documents left unscored because their requests failed for good (a rerun retries
+    /// them); `effective` counts only the scored ones.
+    pub failed: usize,
 }
 
 /// A task's scores on the documents no contamination scan found in a corpus.
@@ -107,6 +110,13 @@ pub struct RunOutcome {
     pub seconds: f64,
     /// Documents computed per second in this invocation.
     pub docs_per_second: f64,
+}
+
+impl RunOutcome {
+    /// Documents left unscored across all tasks (the run is incomplete when any are).
+    pub fn failed(&self) -> usize {
+        self.tasks.iter().map(|t| t.failed).sum()
+    }
 }
 
 /// Evaluates `tasks` on `backend`, resuming from and writing to `store`, aggregates the
@@ -159,6 +169,9 @@ pub fn evaluate(
         };
         computed_total += computed;
         let items = store.load_items(&key, Some(effective))?;
+        // Documents without an item: their requests failed for good (see fill_missing).
+        let failed = effective - items.len().min(effective);
+        let effective = items.len();
         let metrics = aggregate(task, &items)?;
         let clean = match options.contaminated.get(task.name().as_str()) {
             Some(dirty) => {
@@ -196,6 +209,7 @@ pub fn evaluate(
             samples_path,
             samples_hash: sha256_hex(sample_hashes.as_bytes()),
             clean,
+            failed,
         });
     }
     let groups = aggregate_groups(selection, &outcomes);
@@ -269,14 +283,43 @@ fn fill_missing<D>(
             .filter(|d| !stored.contains(&doc_id(d)))
             .collect();
         if !missing.is_empty() {
-            let items = compute(&missing)?;
-            store.insert_items(key, &items)?;
-            computed += items.len();
+            match compute(&missing) {
+                Ok(items) => {
+                    store.insert_items(key, &items)?;
+                    computed += items.len();
+                }
+                // One document at a time, so that a document whose requests fail for
+                // good does not take the rest of its chunk with it.
+                Err(error) if is_request_failure(&error) => {
+                    for doc in &missing {
+                        match compute(std::slice::from_ref(doc)) {
+                            Ok(items) => {
+                                store.insert_items(key, &items)?;
+                                computed += items.len();
+                            }
+                            Err(error) if is_request_failure(&error) => {
+                                store.record_failure(key, doc_id(doc), &error.to_string())?;
+                            }
+                            Err(error) => return Err(error),
+                        }
+                    }
+                }
+                Err(error) => return Err(error),
+            }
         }
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
     Ok(computed)
+}
+
+/// A request that failed for good (an API that kept failing): its document is recorded
+/// as failed and left unscored, never scored as wrong, and a rerun retries it.
+fn is_request_failure(error: &EngineError) -> bool {
+    matches!(
+        error,
+        EngineError::Model(yardstick_models::ModelError::Api(_))
+    )
 }
 
 /// A backend must answer every request it is asked.
@@ -685,6 +728,15 @@ fn yardstick_section(manifest: &Value, outcomes: &[TaskOutcome]) -> Value {
         .collect();
     if let (Value::Object(map), false) = (&mut section, clean.is_empty()) {
         map.insert("clean_subset".into(), Value::Object(clean));
+    }
+    let failed: Map<String, Value> = outcomes
+        .iter()
+        .filter(|o| o.failed > 0)
+        .map(|o| (o.name.to_string(), json!(o.failed)))
+        .collect();
+    if let (Value::Object(map), false) = (&mut section, failed.is_empty()) {
+        // The run is incomplete: these documents' requests failed and are not scored.
+        map.insert("failed_documents".into(), Value::Object(failed));
     }
     section
 }

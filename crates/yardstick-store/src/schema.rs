@@ -46,4 +46,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         scanned_at   INTEGER NOT NULL,
         PRIMARY KEY (task, dataset_hash, doc_id, corpus, ngram)
      );",
+    // Version 3: documents whose requests failed for good (an API that never answered):
+    // kept apart from scored items, removed when the document is scored on a rerun.
+    "CREATE TABLE failures (
+        model_fingerprint TEXT NOT NULL,
+        task_hash         TEXT NOT NULL,
+        doc_id            INTEGER NOT NULL,
+        error             TEXT NOT NULL,
+        failed_at         INTEGER NOT NULL,
+        PRIMARY KEY (model_fingerprint, task_hash, doc_id)
+     );",
 ];

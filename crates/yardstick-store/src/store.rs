@@ -384,6 +384,11 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(wrap)?;
+            let mut cleared = tx
+                .prepare(
+                    "DELETE FROM failures WHERE model_fingerprint = ?1 AND task_hash = ?2 AND doc_id = ?3",
+                )
+                .map_err(wrap)?;
             let created = now();
             for item in items {
                 stmt.execute(params![
@@ -394,9 +399,57 @@ impl Store {
                     created
                 ])
                 .map_err(wrap)?;
+                cleared
+                    .execute(params![
+                        key.model.as_str(),
+                        key.task_hash,
+                        item.doc_id as i64
+                    ])
+                    .map_err(wrap)?;
             }
         }
         tx.commit().map_err(wrap)
+    }
+
+    /// Records that document `doc_id` under `key` could not be computed (its requests
+    /// failed for good) and why; replaces an earlier failure of the same document.
+    pub fn record_failure(
+        &self,
+        key: &ItemKey,
+        doc_id: usize,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        self.sql(|c| {
+            c.execute(
+                "INSERT INTO failures (model_fingerprint, task_hash, doc_id, error, failed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(model_fingerprint, task_hash, doc_id)
+                 DO UPDATE SET error = excluded.error, failed_at = excluded.failed_at",
+                params![
+                    key.model.as_str(),
+                    key.task_hash,
+                    doc_id as i64,
+                    error,
+                    now()
+                ],
+            )
+            .map(drop)
+        })
+    }
+
+    /// The documents under `key` whose requests failed and that no later run scored,
+    /// with the error, in document order.
+    pub fn failures(&self, key: &ItemKey) -> Result<Vec<(usize, String)>, StoreError> {
+        self.sql(|c| {
+            let mut stmt = c.prepare(
+                "SELECT doc_id, error FROM failures
+                 WHERE model_fingerprint = ?1 AND task_hash = ?2 ORDER BY doc_id",
+            )?;
+            let rows = stmt.query_map(params![key.model.as_str(), key.task_hash], |r| {
+                Ok((r.get::<_, i64>(0)? as usize, r.get(1)?))
+            })?;
+            rows.collect()
+        })
     }
 
     /// The items under `key` with `doc_id < limit` (all when `None`), in document order.

@@ -52,7 +52,7 @@ fn database_is_in_wal_mode_at_current_schema() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.db");
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();
     let mode: String = conn
@@ -117,11 +117,11 @@ fn version_one_database_migrates_and_stores_contamination() {
             .unwrap();
     }
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("DROP TABLE contamination; PRAGMA user_version = 1;")
+    conn.execute_batch("DROP TABLE contamination; DROP TABLE failures; PRAGMA user_version = 1;")
         .unwrap();
     drop(conn);
     let mut store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     assert_eq!(store.item_count().unwrap(), 1);
     let row = |doc_id, matches| yardstick_store::ContaminationRow {
         task: "arc_easy".into(),
@@ -154,4 +154,32 @@ fn version_one_database_migrates_and_stores_contamination() {
         .contaminated_doc_ids("arc_easy", "other")
         .unwrap()
         .is_empty());
+}
+
+#[test]
+fn failures_are_kept_apart_and_cleared_when_the_document_is_scored() {
+    let mut store = Store::open_in_memory().unwrap();
+    store.record_failure(&key(), 4, "HTTP 500").unwrap();
+    store
+        .record_failure(&key(), 4, "HTTP 503 (gave up after 7 attempts)")
+        .unwrap();
+    store.record_failure(&key(), 6, "timed out").unwrap();
+    assert_eq!(
+        store.failures(&key()).unwrap(),
+        vec![
+            (4, "HTTP 503 (gave up after 7 attempts)".to_owned()),
+            (6, "timed out".to_owned())
+        ]
+    );
+    assert!(
+        store.stored_doc_ids(&key()).unwrap().is_empty(),
+        "a failure is no item"
+    );
+    store
+        .insert_items(&key(), &[StoredItem::new(4, json!({"acc": 1.0}))])
+        .unwrap();
+    assert_eq!(
+        store.failures(&key()).unwrap(),
+        vec![(6, "timed out".to_owned())]
+    );
 }
