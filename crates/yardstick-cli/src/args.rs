@@ -28,6 +28,9 @@ pub enum Command {
     /// Write the comparison as a self-contained HTML page, markdown, CSV, JSON and SVG
     /// charts.
     Report(crate::report::ReportArgs),
+    /// Combine the databases of sharded workers into one; then the unsharded run
+    /// command with that --db writes the results without recomputing anything.
+    Merge(MergeArgs),
     /// Serve a GGUF model over an OpenAI-compatible HTTP API (completions with echo and
     /// logprobs, chat completions).
     Serve(crate::serve::ServeArgs),
@@ -152,6 +155,10 @@ pub struct RunArgs {
     /// Text put before each task's description (a system message in a chat).
     #[arg(long, value_name = "TEXT")]
     pub system_instruction: Option<String>,
+    /// Evaluate only worker I's share of N (documents whose id % N == I), for a run split
+    /// across a job array; combine the workers' databases with `yardstick merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<yardstick_engine::Shard>,
     /// Also report each task's scores without the documents `yardstick contam scan`
     /// found in a corpus (recorded in the same database).
     #[arg(long)]
@@ -222,4 +229,14 @@ pub struct BenchSandboxArgs {
     pub output: OutputFormat,
     #[command(flatten)]
     pub data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The database to merge into (created if missing).
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// The workers' databases.
+    #[arg(required = true, value_name = "STORE")]
+    pub stores: Vec<PathBuf>,
 }

@@ -1,6 +1,6 @@
 use crate::args::{
     BenchCommand, BenchGenerateArgs, BenchSandboxArgs, BenchScoringArgs, Cli, Command, DataArgs,
-    ModelArgs, OutputFormat, RunArgs, ScoringArg, TasksArgs,
+    MergeArgs, ModelArgs, OutputFormat, RunArgs, ScoringArg, TasksArgs,
 };
 use crate::table;
 use anyhow::{Context, Result};
@@ -29,6 +29,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Report(args) => crate::report::report_command(args),
         Command::Ui(args) => crate::report::ui_command(args),
         Command::Serve(args) => crate::serve::run(args),
+        Command::Merge(args) => merge(args),
     }
 }
 
@@ -220,6 +221,7 @@ fn evaluate_and_report(
         backend_settings,
         code_policy: yardstick_engine::code_eval_policy(),
         contaminated,
+        shard: args.shard,
     };
     let outcome = evaluate(backend, tasks, selection, &mut store, &eval_options)
         .context("evaluation stopped; rerun the same command to resume from the store")?;
@@ -273,6 +275,24 @@ impl std::fmt::Display for Incomplete {
 }
 
 impl std::error::Error for Incomplete {}
+
+fn merge(args: MergeArgs) -> Result<()> {
+    let mut store = Store::open(&args.db)?;
+    let mut added = 0;
+    for source in &args.stores {
+        added += store
+            .merge_from(source)
+            .with_context(|| format!("cannot merge {}", source.display()))?;
+    }
+    println!(
+        "merged {added} items from {} databases into {}\nwrite the combined run's results with \
+         the workers' run command, without --shard, with --db {} (nothing is recomputed)",
+        args.stores.len(),
+        args.db.display(),
+        args.db.display()
+    );
+    Ok(())
+}
 
 fn tasks(args: TasksArgs) -> Result<()> {
     let registry = registry(&args.data)?;

@@ -1348,3 +1348,55 @@ fn failed_api_requests_are_recorded_not_scored_and_a_rerun_completes_them() {
     );
     assert_eq!(stored_items(&db), 4);
 }
+
+/// Issue 5: three shard workers, their databases merged, give the results file of one
+/// unsharded run, and writing it recomputes nothing.
+#[test]
+fn three_merged_shards_equal_one_unsharded_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--tasks", "arc_easy,truthfulqa_mc2", "--limit", "15"];
+    let reference = run_demo_json(&dir.path().join("whole"), &args);
+    let mut stores = Vec::new();
+    for shard in 0..3 {
+        let out = dir.path().join(format!("shard{shard}"));
+        let spec = format!("{shard}/3");
+        let summary = run_demo_json(&out, &[&args[..], &["--shard", &spec]].concat());
+        for task in summary["tasks"].as_array().unwrap() {
+            assert_eq!(task["docs"], 5, "a third of the documents: {task}");
+        }
+        stores.push(out.join("yardstick.db"));
+    }
+    let merged = dir.path().join("merged");
+    let output = yardstick()
+        .arg("merge")
+        .arg("--db")
+        .arg(merged.join("yardstick.db"))
+        .args(&stores)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output).1);
+    assert!(text(&output).0.contains("merged 30 items from 3 databases"));
+    let combined = run_demo_json(&merged, &args);
+    for task in combined["tasks"].as_array().unwrap() {
+        assert_eq!(
+            (task["docs"].as_u64(), task["computed"].as_u64()),
+            (Some(15), Some(0))
+        );
+    }
+    assert_eq!(results_of(&combined), results_of(&reference));
+    for i in 0..2 {
+        assert_eq!(
+            samples_at(&combined["tasks"][i]["samples_path"]),
+            samples_at(&reference["tasks"][i]["samples_path"])
+        );
+    }
+    let bad = yardstick()
+        .args(["run", "--shard", "3/3", "--tasks", "arc_easy"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&bad).1.contains("expected I/N with 0 <= I < N"),
+        "{}",
+        text(&bad).1
+    );
+}

@@ -40,6 +40,43 @@ pub struct EvalOptions {
     /// Per task name, documents found in a training corpus: each such task also reports
     /// its scores on the other documents (the clean subset).
     pub contaminated: HashMap<String, BTreeSet<usize>>,
+    /// Evaluate only this worker's share of every task's documents.
+    pub shard: Option<Shard>,
+}
+
+/// One worker's share of a run split across `count` workers: the documents whose id
+/// leaves remainder `index` when divided by `count`, so the split never depends on
+/// timing and a restarted worker takes the same documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This worker, from 0.
+    pub index: usize,
+    /// Workers in all.
+    pub count: usize,
+}
+
+impl Shard {
+    /// Shard `index` of `count` (`index < count`).
+    pub fn new(index: usize, count: usize) -> Option<Self> {
+        (count > 0 && index < count).then_some(Self { index, count })
+    }
+
+    /// Whether document `doc_id` is this shard's.
+    pub fn owns(&self, doc_id: usize) -> bool {
+        doc_id % self.count == self.index
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    /// `I/N`, e.g. `0/4` for the first of four workers.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let invalid = || format!("--shard {text:?}: expected I/N with 0 <= I < N, e.g. 0/4");
+        let (index, count) = text.split_once('/').ok_or_else(invalid)?;
+        let parse = |s: &str| s.trim().parse::<usize>().map_err(|_| invalid());
+        Shard::new(parse(index)?, parse(count)?).ok_or_else(invalid)
+    }
 }
 
 impl EvalOptions {
@@ -54,6 +91,7 @@ impl EvalOptions {
             backend_settings: Value::Null,
             code_policy: crate::generated::code_eval_policy(),
             contaminated: HashMap::new(),
+            shard: None,
         }
     }
 }
@@ -133,7 +171,7 @@ pub fn evaluate(
     let fingerprint = backend.fingerprint().clone();
     store.upsert_model(&fingerprint, backend.name(), &options.model_source)?;
     let hashes: Vec<String> = tasks.iter().map(Task::config_hash).collect();
-    let run_id = run_id(fingerprint.as_str(), &hashes, options.limit);
+    let run_id = run_id(fingerprint.as_str(), &hashes, options.limit, options.shard);
     for (task, hash) in tasks.iter().zip(&hashes) {
         store.upsert_task(&TaskRecord {
             config_hash: hash.clone(),
@@ -154,23 +192,32 @@ pub fn evaluate(
     let mut code_runner = CodeRunner::new(options.code_policy.clone());
     for (task, hash) in tasks.iter().zip(&hashes) {
         let key = ItemKey::new(fingerprint.clone(), hash.clone());
-        let (computed, effective) = if task.output_type() == OutputType::GenerateUntil {
-            let docs = task.generate_docs(options.limit)?;
+        let owned = |doc_id: usize| options.shard.is_none_or(|shard| shard.owns(doc_id));
+        // `evaluated`: the documents within the limit; `assigned`: this shard's of them.
+        let (computed, evaluated, assigned) = if task.output_type() == OutputType::GenerateUntil {
+            let mut docs = task.generate_docs(options.limit)?;
+            let evaluated = docs.len();
+            docs.retain(|d| owned(d.doc_id));
             (
                 generate_missing(backend, task, &docs, store, &key, options, &mut code_runner)?,
+                evaluated,
                 docs.len(),
             )
         } else {
-            let docs = task.multiple_choice_docs(options.limit)?;
+            let mut docs = task.multiple_choice_docs(options.limit)?;
+            let evaluated = docs.len();
+            docs.retain(|d| owned(d.doc_id));
             (
                 score_missing(backend, task, &docs, store, &key, options)?,
+                evaluated,
                 docs.len(),
             )
         };
         computed_total += computed;
-        let items = store.load_items(&key, Some(effective))?;
+        let mut items = store.load_items(&key, Some(evaluated))?;
+        items.retain(|item| owned(item.doc_id));
         // Documents without an item: their requests failed for good (see fill_missing).
-        let failed = effective - items.len().min(effective);
+        let failed = assigned - items.len().min(assigned);
         let effective = items.len();
         let metrics = aggregate(task, &items)?;
         let clean = match options.contaminated.get(task.name().as_str()) {
@@ -235,9 +282,18 @@ pub fn evaluate(
     })
 }
 
-/// Same model, tasks and limit: same run, so a restart resumes it.
-fn run_id(fingerprint: &str, hashes: &[String], limit: Option<usize>) -> String {
-    let key = format!("{fingerprint}|{}|{limit:?}", hashes.join(","));
+/// Same model, tasks, limit and shard: same run, so a restart resumes it. (An unsharded
+/// run's id is what it was before shards existed.)
+fn run_id(
+    fingerprint: &str,
+    hashes: &[String],
+    limit: Option<usize>,
+    shard: Option<Shard>,
+) -> String {
+    let mut key = format!("{fingerprint}|{}|{limit:?}", hashes.join(","));
+    if let Some(shard) = shard {
+        key.push_str(&format!("|shard {}/{}", shard.index, shard.count));
+    }
     sha256_hex(key.as_bytes())[..16].to_owned()
 }
 
@@ -541,7 +597,7 @@ fn run_manifest(
         .filter(|tree| matches!(tree, TaskTree::Group { .. }))
         .map(|tree| json!({"group": tree.name(), "tasks": tree.leaves()}))
         .collect();
-    json!({
+    let mut manifest = json!({
         "model": {
             "name": backend.name(),
             "source": options.model_source,
@@ -553,7 +609,14 @@ fn run_manifest(
         "backend": options.backend_settings,
         "harness_version": harness_version(),
         "hardware": hardware_summary(),
-    })
+    });
+    if let (Some(shard), Value::Object(map)) = (options.shard, &mut manifest) {
+        map.insert(
+            "shard".into(),
+            json!(format!("{}/{}", shard.index, shard.count)),
+        );
+    }
+    manifest
 }
 
 fn yaml_to_json(value: Option<&serde_yaml::Value>) -> Value {

@@ -547,6 +547,58 @@ impl Store {
         })
     }
 
+    /// Copies everything another results database holds into this one (models, tasks,
+    /// runs, items, contamination findings, failures no item has since replaced),
+    /// keeping what this one already has: the stores of sharded workers combine into
+    /// one. Returns how many items were added. The source is migrated to this
+    /// binary's schema first if it is older.
+    pub fn merge_from(&mut self, source: &Path) -> Result<usize, StoreError> {
+        if !source.is_file() {
+            return Err(StoreError::Missing {
+                path: source.to_owned(),
+            });
+        }
+        drop(Store::open(source)?);
+        let path = self.path.clone();
+        let wrap = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let source_text = source.to_string_lossy().into_owned();
+        self.conn
+            .execute("ATTACH DATABASE ?1 AS source", params![source_text])
+            .map_err(wrap)?;
+        let merged = (|| {
+            let tx = self.conn.transaction()?;
+            for table in ["models", "tasks", "runs", "run_tasks", "contamination"] {
+                tx.execute(
+                    &format!("INSERT OR IGNORE INTO main.{table} SELECT * FROM source.{table}"),
+                    [],
+                )?;
+            }
+            let added = tx.execute(
+                "INSERT OR IGNORE INTO main.items SELECT * FROM source.items",
+                [],
+            )?;
+            tx.execute(
+                "INSERT OR IGNORE INTO main.failures SELECT * FROM source.failures",
+                [],
+            )?;
+            tx.execute(
+                "DELETE FROM main.failures WHERE EXISTS (SELECT 1 FROM main.items i
+                 WHERE i.model_fingerprint = failures.model_fingerprint
+                   AND i.task_hash = failures.task_hash AND i.doc_id = failures.doc_id)",
+                [],
+            )?;
+            tx.commit()?;
+            Ok(added)
+        })();
+        let detached = self.conn.execute("DETACH DATABASE source", []);
+        let added = merged.map_err(wrap)?;
+        detached.map_err(wrap)?;
+        Ok(added)
+    }
+
     /// How many item rows the database holds in all (for checks that nothing duplicates).
     pub fn item_count(&self) -> Result<usize, StoreError> {
         self.sql(|c| c.query_row("SELECT COUNT(*) FROM items", [], |r| r.get::<_, i64>(0)))

@@ -183,3 +183,44 @@ fn failures_are_kept_apart_and_cleared_when_the_document_is_scored() {
         vec![(6, "timed out".to_owned())]
     );
 }
+
+#[test]
+fn sharded_stores_merge_without_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut shards = Vec::new();
+    for shard in 0..3usize {
+        let path = dir.path().join(format!("shard{shard}.db"));
+        let mut store = Store::open(&path).unwrap();
+        let items: Vec<StoredItem> = (0..9)
+            .filter(|d| d % 3 == shard)
+            .map(|d| StoredItem::new(d, json!({"acc": d as f64})))
+            .collect();
+        store.insert_items(&key(), &items).unwrap();
+        if shard == 1 {
+            // A failure another shard's store has since scored stays out.
+            store.record_failure(&key(), 0, "HTTP 500").unwrap();
+            store.record_failure(&key(), 7, "HTTP 500").unwrap();
+        }
+        shards.push(path);
+    }
+    let mut merged = Store::open(&dir.path().join("merged.db")).unwrap();
+    let added: usize = shards.iter().map(|p| merged.merge_from(p).unwrap()).sum();
+    assert_eq!(added, 9);
+    assert_eq!(
+        merged.merge_from(&shards[0]).unwrap(),
+        0,
+        "merging again adds nothing"
+    );
+    assert_eq!(merged.item_count().unwrap(), 9);
+    let items = merged.load_items(&key(), None).unwrap();
+    assert_eq!(
+        items.iter().map(|i| i.doc_id).collect::<Vec<_>>(),
+        (0..9).collect::<Vec<_>>()
+    );
+    assert!(
+        merged.failures(&key()).unwrap().is_empty(),
+        "documents 0 and 7 were scored"
+    );
+    let missing = merged.merge_from(&dir.path().join("nope.db")).unwrap_err();
+    assert!(missing.to_string().contains("does not exist"));
+}
