@@ -92,6 +92,12 @@ if [ "${1:-}" = "--reference" ]; then
     "$VENV/bin/pip" install -q lm-eval==0.4.12 requests 'uvicorn>=0.22.0' 'fastapi>=0.100.0' \
       'pydantic-settings>=2.0.1' 'sse-starlette>=1.6.1' 'starlette-context>=0.3.6,<0.4' 'PyYAML>=5.1'
   fi
+  # lm-eval's API models (`local-completions`, the peer of `yardstick bench api`) need
+  # its [api] extra: aiohttp, tenacity, tqdm, tiktoken (requests is already there).
+  if ! "$VENV/bin/python" -c 'import aiohttp, tenacity, tqdm, tiktoken' >/dev/null 2>&1; then
+    log "adding lm-eval's [api] extra to the reference virtualenv"
+    "$VENV/bin/pip" install -q aiohttp tenacity tqdm tiktoken
+  fi
   # The chat-prompt fixture renders chat templates with transformers' own
   # apply_chat_template (no torch needed); the paired-statistics fixture uses scipy.
   if ! "$VENV/bin/python" -c 'import transformers, scipy' >/dev/null 2>&1; then

@@ -49,6 +49,9 @@ pub enum BenchCommand {
     Generate(BenchGenerateArgs),
     /// Sandbox programs/s on HumanEval's reference solutions against bare python3.
     Sandbox(BenchSandboxArgs),
+    /// API harness overhead: requests/s against an instant local endpoint, beside
+    /// lm-eval's local-completions.
+    Api(crate::bench_api::BenchApiArgs),
     /// Contamination scan MB/s and recall on a synthetic corpus against a Python scan.
     Contam(crate::contam::BenchContamArgs),
 }

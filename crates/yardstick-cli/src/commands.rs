@@ -23,6 +23,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Generate(args)) => bench_generate(args),
         Command::Bench(BenchCommand::Sandbox(args)) => bench_sandbox(args),
         Command::Bench(BenchCommand::Contam(args)) => crate::contam::bench(args),
+        Command::Bench(BenchCommand::Api(args)) => crate::bench_api::run(args),
         Command::Sandbox(args) => crate::sandbox::run(args),
         Command::Contam(command) => crate::contam::run(command),
         Command::Compare(args) => crate::report::compare_command(args),

@@ -5,6 +5,7 @@
 //! subcommand; scoring, storage and output live in the library crates.
 
 mod args;
+mod bench_api;
 mod commands;
 mod contam;
 mod report;

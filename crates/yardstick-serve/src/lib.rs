@@ -469,3 +469,88 @@ impl OpenAiServer {
         }
     }
 }
+
+/// A stand-in endpoint that answers every completion at once with the same text, for
+/// measuring what a harness itself costs per request (`yardstick bench api`). It notes
+/// when each request arrived, so both harnesses are timed the same way: requests over
+/// the span from the first to the last arrival.
+pub struct CannedEndpoint {
+    server: std::sync::Arc<tiny_http::Server>,
+    arrivals: std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+}
+
+impl CannedEndpoint {
+    /// Listens on a free loopback port with `threads` responder threads, answering
+    /// `/v1/completions` with `text` and `/v1/models` with one model.
+    pub fn start(text: &str, threads: usize) -> Result<Self, ServeError> {
+        let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").map_err(|e| {
+            ServeError::Bind {
+                address: "127.0.0.1:0".into(),
+                message: e.to_string(),
+            }
+        })?);
+        let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let completion = json!({
+            "id": "cmpl-canned", "object": "text_completion", "created": 0, "model": "canned",
+            "choices": [{"index": 0, "text": text, "logprobs": null, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        })
+        .to_string();
+        let models = json!({"object": "list", "data": [{"id": "canned", "object": "model"}]}).to_string();
+        for _ in 0..threads.max(1) {
+            let (server, arrivals) = (server.clone(), arrivals.clone());
+            let (completion, models) = (completion.clone(), models.clone());
+            std::thread::spawn(move || {
+                while let Ok(mut request) = server.recv() {
+                    if let Ok(mut log) = arrivals.lock() {
+                        log.push(std::time::Instant::now());
+                    }
+                    let mut sink = Vec::new();
+                    let _ = request.as_reader().read_to_end(&mut sink);
+                    let body = if request.url().ends_with("/models") { &models } else { &completion };
+                    let mut response = tiny_http::Response::from_string(body.as_str());
+                    if let Ok(header) = tiny_http::Header::from_bytes("Content-Type", "application/json") {
+                        response = response.with_header(header);
+                    }
+                    let _ = request.respond(response);
+                }
+            });
+        }
+        Ok(Self { server, arrivals })
+    }
+
+    /// The API root (`http://127.0.0.1:PORT/v1`).
+    pub fn base_url(&self) -> String {
+        let address = self
+            .server
+            .server_addr()
+            .to_ip()
+            .map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.to_string());
+        format!("http://{address}/v1")
+    }
+
+    /// Forgets the arrivals noted so far (before the next measurement).
+    pub fn reset(&self) {
+        if let Ok(mut log) = self.arrivals.lock() {
+            log.clear();
+        }
+    }
+
+    /// Requests that arrived since the last reset, and requests per second over the
+    /// span from the first arrival to the last.
+    pub fn rate(&self) -> (usize, f64) {
+        let log = self.arrivals.lock().map(|l| l.clone()).unwrap_or_default();
+        let (Some(first), Some(last)) = (log.iter().min(), log.iter().max()) else {
+            return (0, 0.0);
+        };
+        let span = last.duration_since(*first).as_secs_f64();
+        let rate = if span > 0.0 { (log.len() - 1) as f64 / span } else { 0.0 };
+        (log.len(), rate)
+    }
+}
+
+impl Drop for CannedEndpoint {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
