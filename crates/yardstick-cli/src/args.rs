@@ -28,6 +28,9 @@ pub enum Command {
     /// Write the comparison as a self-contained HTML page, markdown, CSV, JSON and SVG
     /// charts.
     Report(crate::report::ReportArgs),
+    /// Compare two runs of the same tasks item by item: changed outputs, McNemar per
+    /// right/wrong metric, the model ids and system fingerprints served.
+    Drift(DriftArgs),
     /// Combine the databases of sharded workers into one; then the unsharded run
     /// command with that --db writes the results without recomputing anything.
     Merge(MergeArgs),
@@ -100,6 +103,19 @@ pub struct ApiArgs {
     /// Retries of a request that failed with 429, 5xx, a timeout or a broken connection.
     #[arg(long, default_value_t = 6)]
     pub max_retries: u32,
+    /// Requests started per minute at most.
+    #[arg(long, value_name = "N")]
+    pub requests_per_minute: Option<f64>,
+    /// Tokens (prompt + completion) per minute at most.
+    #[arg(long, value_name = "N")]
+    pub tokens_per_minute: Option<f64>,
+    /// Token prices (CSV as prices/api_prices.csv; default: that shipped table).
+    #[arg(long, value_name = "CSV")]
+    pub prices: Option<PathBuf>,
+    /// Send every request again instead of reusing stored answers (a new run, e.g. to
+    /// compare with `yardstick drift`).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -242,4 +258,22 @@ pub struct MergeArgs {
     /// The workers' databases.
     #[arg(required = true, value_name = "STORE")]
     pub stores: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The earlier run's id (printed by `yardstick run`).
+    pub run_a: String,
+    /// The later run's id.
+    pub run_b: String,
+    /// Results database holding both runs.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "yardstick-out/yardstick.db"
+    )]
+    pub db: PathBuf,
+    /// Print a table or JSON.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
 }

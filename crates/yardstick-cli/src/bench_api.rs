@@ -92,11 +92,9 @@ pub fn run(args: BenchApiArgs) -> Result<()> {
         let tasks_dir = scratch.path().join("lm_eval_tasks");
         let writer = scratch.path().join("lm_eval_tasks.py");
         std::fs::write(&writer, LM_EVAL_TASKS)?;
-        let data_dir = args
-            .data
-            .data_dir
-            .clone()
-            .context("the lm-eval peer needs the data directory: --data-dir or YARDSTICK_DATA_DIR")?;
+        let data_dir = args.data.data_dir.clone().context(
+            "the lm-eval peer needs the data directory: --data-dir or YARDSTICK_DATA_DIR",
+        )?;
         let status = std::process::Command::new(&python)
             .arg(&writer)
             .arg(&tasks_dir)
@@ -112,7 +110,14 @@ pub fn run(args: BenchApiArgs) -> Result<()> {
         for &concurrency in &args.concurrency {
             endpoint.reset();
             let started = Instant::now();
-            let error = run_lm_eval(&python, &base_url, &tasks_dir, scratch.path(), &args, concurrency)?;
+            let error = run_lm_eval(
+                &python,
+                &base_url,
+                &tasks_dir,
+                scratch.path(),
+                &args,
+                concurrency,
+            )?;
             let (requests, rate) = endpoint.rate();
             results.push(Measurement {
                 harness: "lm-eval local-completions",
@@ -153,9 +158,22 @@ fn run_lm_eval(
     );
     let output_path: PathBuf = scratch.join(format!("lm_eval-{concurrency}"));
     let output = std::process::Command::new(python)
-        .args(["-m", "lm_eval", "run", "--model", "local-completions", "--model_args"])
+        .args([
+            "-m",
+            "lm_eval",
+            "run",
+            "--model",
+            "local-completions",
+            "--model_args",
+        ])
         .arg(&model_args)
-        .args(["--tasks", &args.task, "--limit", &args.limit.to_string(), "--include_path"])
+        .args([
+            "--tasks",
+            &args.task,
+            "--limit",
+            &args.limit.to_string(),
+            "--include_path",
+        ])
         .arg(tasks_dir)
         .arg("--output_path")
         .arg(&output_path)
@@ -197,14 +215,22 @@ fn print_results(args: &BenchApiArgs, results: &[Measurement]) -> Result<()> {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&json!({"task": args.task, "limit": args.limit, "runs": rows}))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &json!({"task": args.task, "limit": args.limit, "runs": rows})
+                )?
+            );
         }
         OutputFormat::Table => {
             let rows: Vec<Vec<String>> = results
                 .iter()
                 .map(|m| {
                     let ratio = (m.harness == "yardstick")
-                        .then(|| peer(m.concurrency).map(|p| format!("{:.2}x", m.requests_per_second / p)))
+                        .then(|| {
+                            peer(m.concurrency)
+                                .map(|p| format!("{:.2}x", m.requests_per_second / p))
+                        })
                         .flatten()
                         .unwrap_or_default();
                     vec![

@@ -1,14 +1,14 @@
 use crate::args::{
     BenchCommand, BenchGenerateArgs, BenchSandboxArgs, BenchScoringArgs, Cli, Command, DataArgs,
-    MergeArgs, ModelArgs, OutputFormat, RunArgs, ScoringArg, TasksArgs,
+    DriftArgs, MergeArgs, ModelArgs, OutputFormat, RunArgs, ScoringArg, TasksArgs,
 };
 use crate::table;
 use anyhow::{Context, Result};
 use std::sync::Arc;
 use yardstick_engine::{bench, evaluate, EvalOptions};
 use yardstick_models::{
-    cached_model, Backend, GgufModel, ModelSpec, OpenAiBackend, OpenAiConfig, ScoringMode,
-    SessionOptions, DEMO_MODEL,
+    cached_model, Backend, GgufModel, ModelSpec, OpenAiBackend, OpenAiConfig, Price, PriceTable,
+    ScoringMode, SessionOptions, DEMO_MODEL,
 };
 use yardstick_store::Store;
 use yardstick_tasks::{
@@ -31,6 +31,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Ui(args) => crate::report::ui_command(args),
         Command::Serve(args) => crate::serve::run(args),
         Command::Merge(args) => merge(args),
+        Command::Drift(args) => drift(args),
     }
 }
 
@@ -133,7 +134,15 @@ fn run(args: RunArgs) -> Result<()> {
                 "threads": options.threads,
                 "batch_tokens": options.batch_tokens,
             });
-            evaluate_and_report(&mut session, &tasks, &selection, &args, spec_text, settings)
+            evaluate_and_report(
+                &mut session,
+                &tasks,
+                &selection,
+                &args,
+                spec_text,
+                settings,
+                None,
+            )
         }
         ModelSpec::OpenAi(name) => {
             anyhow::ensure!(
@@ -149,6 +158,17 @@ fn run(args: RunArgs) -> Result<()> {
             config.timeout =
                 std::time::Duration::from_secs_f64(args.api.request_timeout.max(0.001));
             config.max_retries = args.api.max_retries;
+            config.requests_per_minute = args.api.requests_per_minute;
+            config.tokens_per_minute = args.api.tokens_per_minute;
+            if args.api.no_cache {
+                config.fingerprint_tag =
+                    Some(chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string());
+            }
+            let prices = match &args.api.prices {
+                Some(path) => PriceTable::load(path)?,
+                None => PriceTable::shipped(),
+            };
+            let price = prices.find(&config.model).cloned();
             let mut backend = OpenAiBackend::new(config);
             if tasks
                 .iter()
@@ -163,12 +183,30 @@ fn run(args: RunArgs) -> Result<()> {
                 "base_url": args.api.base_url,
                 "concurrency": args.api.concurrency,
             });
-            let result =
-                evaluate_and_report(&mut backend, &tasks, &selection, &args, spec_text, settings);
+            let result = evaluate_and_report(
+                &mut backend,
+                &tasks,
+                &selection,
+                &args,
+                spec_text,
+                settings,
+                price.clone(),
+            );
             let counts = backend.counts();
+            let cost = price.as_ref().map_or(String::new(), |p| {
+                format!(
+                    ", ${:.4} at {} prices",
+                    p.cost(counts.prompt_tokens, counts.completion_tokens),
+                    p.as_of
+                )
+            });
             eprintln!(
-                "requests: {} sent, {} retried, {} failed",
-                counts.sent, counts.retried, counts.failed
+                "requests: {} sent, {} retried, {} failed; tokens: {} prompt, {} completion{cost}",
+                counts.sent,
+                counts.retried,
+                counts.failed,
+                counts.prompt_tokens,
+                counts.completion_tokens
             );
             result
         }
@@ -190,6 +228,7 @@ fn evaluate_and_report(
     args: &RunArgs,
     model_source: String,
     backend_settings: serde_json::Value,
+    price: Option<Price>,
 ) -> Result<()> {
     let db_path = args
         .db
@@ -223,6 +262,7 @@ fn evaluate_and_report(
         code_policy: yardstick_engine::code_eval_policy(),
         contaminated,
         shard: args.shard,
+        price,
     };
     let outcome = evaluate(backend, tasks, selection, &mut store, &eval_options)
         .context("evaluation stopped; rerun the same command to resume from the store")?;
@@ -276,6 +316,73 @@ impl std::fmt::Display for Incomplete {
 }
 
 impl std::error::Error for Incomplete {}
+
+fn drift(args: DriftArgs) -> Result<()> {
+    let store = Store::open_read_only(&args.db)?;
+    let report = yardstick_compare::drift(&store, &args.run_a, &args.run_b)?;
+    match args.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Table => {
+            println!(
+                "run A {}: served {}",
+                report.run_a,
+                report.served_a.join(", ")
+            );
+            println!(
+                "run B {}: served {}\n",
+                report.run_b,
+                report.served_b.join(", ")
+            );
+            let rows: Vec<Vec<String>> = report
+                .tasks
+                .iter()
+                .flat_map(|task| {
+                    let changed = format!("{} of {}", task.changed_outputs, task.items);
+                    let mut rows: Vec<Vec<String>> = task
+                        .metrics
+                        .iter()
+                        .map(|m| {
+                            vec![
+                                task.task.clone(),
+                                changed.clone(),
+                                m.metric.clone(),
+                                format!("{:.4} → {:.4}", m.value_a, m.value_b),
+                                format!("{} / {}", m.only_a, m.only_b),
+                                format!("{:.4}", m.p_value),
+                            ]
+                        })
+                        .collect();
+                    if rows.is_empty() {
+                        rows.push(vec![
+                            task.task.clone(),
+                            changed,
+                            String::new(),
+                            String::new(),
+                            String::new(),
+                            String::new(),
+                        ]);
+                    }
+                    rows
+                })
+                .collect();
+            print!(
+                "{}",
+                yardstick_report::markdown_table(
+                    &[
+                        "task",
+                        "changed outputs",
+                        "metric",
+                        "A → B",
+                        "right only in A / B",
+                        "McNemar p"
+                    ],
+                    &rows
+                )
+            );
+        }
+    }
+    Ok(())
+}
 
 fn merge(args: MergeArgs) -> Result<()> {
     let mut store = Store::open(&args.db)?;

@@ -1243,6 +1243,23 @@ fn api_backend_probes_and_agrees_with_llama_cpp_python_server() {
     );
 }
 
+/// A stand-in OpenAI-compatible endpoint on loopback: `answer` maps each request body
+/// to a status and a body. Returns the API root.
+fn stub_endpoint(answer: impl Fn(&str) -> (u16, String) + Send + 'static) -> String {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", server.server_addr().to_ip().unwrap());
+    std::thread::spawn(move || {
+        for mut request in server.incoming_requests() {
+            let mut body = String::new();
+            let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
+            let (status, text) = answer(&body);
+            let _ =
+                request.respond(tiny_http::Response::from_string(text).with_status_code(status));
+        }
+    });
+    url
+}
+
 /// Issue 5: a document whose API requests fail after every retry is recorded as failed,
 /// left out of the scores (never scored as wrong), and the run exits 3 (incomplete);
 /// once the endpoint recovers, a rerun sends only that document's request. The endpoint
@@ -1252,24 +1269,16 @@ fn failed_api_requests_are_recorded_not_scored_and_a_rerun_completes_them() {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::Arc;
     const FAILING: &str = "A robe takes 2 bolts"; // gsm8k test document 1
-    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/v1", server.server_addr().to_ip().unwrap());
     let healthy = Arc::new(AtomicBool::new(false));
     let received = Arc::new(AtomicUsize::new(0));
     let (flag, count) = (Arc::clone(&healthy), Arc::clone(&received));
-    std::thread::spawn(move || {
-        for mut request in server.incoming_requests() {
-            let mut body = String::new();
-            let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
-            count.fetch_add(1, Ordering::SeqCst);
-            let response = if !flag.load(Ordering::SeqCst) && body.contains(FAILING) {
-                tiny_http::Response::from_string("{\"error\": \"overloaded\"}")
-                    .with_status_code(503)
-            } else {
-                let answer = serde_json::json!({"choices": [{"text": " 2 + 1 = 3.\n#### 3", "finish_reason": "stop"}]});
-                tiny_http::Response::from_string(answer.to_string())
-            };
-            let _ = request.respond(response);
+    let url = stub_endpoint(move |body| {
+        count.fetch_add(1, Ordering::SeqCst);
+        if !flag.load(Ordering::SeqCst) && body.contains(FAILING) {
+            (503, "{\"error\": \"overloaded\"}".to_owned())
+        } else {
+            let answer = serde_json::json!({"choices": [{"text": " 2 + 1 = 3.\n#### 3", "finish_reason": "stop"}]});
+            (200, answer.to_string())
         }
     });
     let dir = tempfile::tempdir().unwrap();
@@ -1399,4 +1408,124 @@ fn three_merged_shards_equal_one_unsharded_run() {
         "{}",
         text(&bad).1
     );
+}
+
+/// Issue 5: token usage and the served model's id and system fingerprint are stored per
+/// response and summed (and priced) per run; `--no-cache` sends every request again,
+/// and `yardstick drift` finds the item whose answer changed when the backend did.
+#[test]
+fn usage_is_priced_and_drift_finds_the_changed_item() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let phase = Arc::new(AtomicUsize::new(1));
+    let current = Arc::clone(&phase);
+    let url = stub_endpoint(move |body| {
+        let phase = current.load(Ordering::SeqCst);
+        // gsm8k test document 0 (Janet's ducks, answer 18) is right only before the change.
+        let text = if phase == 1 && body.contains("Janet") {
+            " 9 + 9 = 18\n#### 18"
+        } else {
+            " #### 0"
+        };
+        let answer = serde_json::json!({
+            "model": "gpt-3.5-turbo-0125", "system_fingerprint": format!("fp_{phase}"),
+            "choices": [{"text": text, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 700, "completion_tokens": 12, "total_tokens": 712},
+        });
+        (200, answer.to_string())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = || -> Value {
+        let output = yardstick()
+            .args([
+                "run",
+                "--model",
+                "openai:gpt-3.5-turbo",
+                "--base-url",
+                &url,
+                "--no-cache",
+            ])
+            .args([
+                "--tasks",
+                "gsm8k",
+                "--limit",
+                "4",
+                "--output",
+                "json",
+                "--output-dir",
+            ])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text(&output).1);
+        assert!(
+            text(&output)
+                .1
+                .contains("tokens: 2800 prompt, 48 completion, $0.0015 at 2024-08 prices"),
+            "{}",
+            text(&output).1
+        );
+        serde_json::from_str(&text(&output).0).unwrap()
+    };
+    let first = run();
+    assert_eq!(
+        first["usage"],
+        serde_json::json!({"requests": 4, "prompt_tokens": 2800, "completion_tokens": 48})
+    );
+    let results: Value = serde_json::from_str(
+        &std::fs::read_to_string(first["results_path"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let usage = &results["yardstick"]["usage"];
+    assert!(
+        (usage["cost_usd"].as_f64().unwrap() - (2800.0 * 0.5 + 48.0 * 1.5) / 1e6).abs() < 1e-12,
+        "{usage}"
+    );
+    assert_eq!(usage["price"]["as_of"], "2024-08");
+    phase.store(2, Ordering::SeqCst);
+    let second = run();
+    assert_ne!(
+        first["run_id"], second["run_id"],
+        "--no-cache makes a new run"
+    );
+    let output = yardstick()
+        .args([
+            "drift",
+            first["run_id"].as_str().unwrap(),
+            second["run_id"].as_str().unwrap(),
+            "--output",
+            "json",
+            "--db",
+        ])
+        .arg(out.join("yardstick.db"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output).1);
+    let report: Value = serde_json::from_str(&text(&output).0).unwrap();
+    assert_eq!(
+        report["served_a"],
+        serde_json::json!(["gpt-3.5-turbo-0125 (fp_1)"])
+    );
+    assert_eq!(
+        report["served_b"],
+        serde_json::json!(["gpt-3.5-turbo-0125 (fp_2)"])
+    );
+    let task = &report["tasks"][0];
+    assert_eq!(
+        (task["items"].as_u64(), task["changed_outputs"].as_u64()),
+        (Some(4), Some(1))
+    );
+    assert_eq!(task["changed_examples"], serde_json::json!([0]));
+    let strict = task["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "exact_match,strict-match")
+        .unwrap();
+    assert_eq!(
+        (strict["only_a"].as_u64(), strict["only_b"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(strict["p_value"], 1.0);
 }

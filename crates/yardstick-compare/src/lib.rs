@@ -12,9 +12,12 @@
 //!   interval and a verdict (McNemar or a paired bootstrap on shared items, a normal
 //!   test otherwise), benchmarks grouped by the survey's [`Domain`]s, the catch-up map
 //!   and per-domain profiles for the radar chart.
+//! - [`drift`] compares two runs of the same tasks item by item (changed outputs,
+//!   McNemar per right/wrong metric, the model ids and system fingerprints served).
 
 mod compare;
 mod domain;
+mod drift;
 mod published;
 mod stored;
 
@@ -23,6 +26,7 @@ pub use compare::{
     DomainProfile, DomainScore, ModelInfo, ModelKind, PublishedNote, Row, TestKind, ALPHA,
 };
 pub use domain::Domain;
+pub use drift::{drift, DriftReport, MetricDrift, TaskDrift};
 pub use published::{PublishedError, PublishedScore, PublishedScores};
 pub use stored::{item_metrics, load_models, ItemId, StoredBenchmark, StoredModel, TaskSource};
 

@@ -23,6 +23,6 @@ pub use python::{
     is_python_whitespace, python_capitalize, python_float, python_json_dumps, python_strip,
 };
 pub use request::{
-    cut_at_stop, GenerateRequest, GenerateResponse, LogProb, LoglikelihoodRequest,
+    cut_at_stop, ApiCall, GenerateRequest, GenerateResponse, LogProb, LoglikelihoodRequest,
     LoglikelihoodResponse, Request, RequestKind, Sampling, StopReason, TokenId,
 };

@@ -122,6 +122,21 @@ pub enum StopReason {
     ContextFull,
 }
 
+/// What an API endpoint said about one of its answers: the model that answered, its
+/// system fingerprint (the provider's backend configuration; a change can change
+/// answers), and the tokens it counted and bills.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ApiCall {
+    /// The `model` the response names.
+    pub model: String,
+    /// The response's `system_fingerprint`, when the endpoint sends one.
+    pub system_fingerprint: Option<String>,
+    /// `usage.prompt_tokens`.
+    pub prompt_tokens: u64,
+    /// `usage.completion_tokens`.
+    pub completion_tokens: u64,
+}
+
 /// The answer to a [`GenerateRequest`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GenerateResponse {

@@ -42,6 +42,8 @@ pub struct EvalOptions {
     pub contaminated: HashMap<String, BTreeSet<usize>>,
     /// Evaluate only this worker's share of every task's documents.
     pub shard: Option<Shard>,
+    /// The API model's token price, for the cost in the results file.
+    pub price: Option<yardstick_models::Price>,
 }
 
 /// One worker's share of a run split across `count` workers: the documents whose id
@@ -92,6 +94,7 @@ impl EvalOptions {
             code_policy: crate::generated::code_eval_policy(),
             contaminated: HashMap::new(),
             shard: None,
+            price: None,
         }
     }
 }
@@ -120,6 +123,8 @@ pub struct TaskOutcome {
     /// Documents left unscored because their requests failed for good (a rerun retries
     /// them); `effective` counts only the scored ones.
     pub failed: usize,
+    /// Tokens the API counted for the task's scored items (API models only).
+    pub usage: Option<TokenUsage>,
 }
 
 /// A task's scores on the documents no contamination scan found in a corpus.
@@ -154,6 +159,17 @@ impl RunOutcome {
     /// Documents left unscored across all tasks (the run is incomplete when any are).
     pub fn failed(&self) -> usize {
         self.tasks.iter().map(|t| t.failed).sum()
+    }
+
+    /// Tokens the API counted across all tasks (API models only).
+    pub fn usage(&self) -> Option<TokenUsage> {
+        self.tasks
+            .iter()
+            .filter_map(|t| t.usage)
+            .reduce(|mut a, b| {
+                a += b;
+                a
+            })
     }
 }
 
@@ -257,6 +273,7 @@ pub fn evaluate(
             samples_hash: sha256_hex(sample_hashes.as_bytes()),
             clean,
             failed,
+            usage: token_usage(&items),
         });
     }
     let groups = aggregate_groups(selection, &outcomes);
@@ -369,6 +386,55 @@ fn fill_missing<D>(
     Ok(computed)
 }
 
+/// Keeps what an API said about a document's requests (model id, system fingerprint,
+/// token usage) in its record, under `api`.
+fn attach_api_calls(record: &mut Value, calls: Option<&[Option<yardstick_core::ApiCall>]>) {
+    let Some(calls) = calls.filter(|c| c.iter().any(Option::is_some)) else {
+        return;
+    };
+    if let Value::Object(map) = record {
+        map.insert("api".into(), json!(calls));
+    }
+}
+
+/// Prompt and completion tokens an API counted for a task's stored items.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenUsage {
+    /// Requests the counts come from.
+    pub requests: u64,
+    /// Prompt tokens.
+    pub prompt_tokens: u64,
+    /// Completion tokens.
+    pub completion_tokens: u64,
+}
+
+impl std::ops::AddAssign for TokenUsage {
+    fn add_assign(&mut self, other: Self) {
+        self.requests += other.requests;
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+    }
+}
+
+/// The token usage recorded in items' `api` entries; `None` when none has any (a local
+/// model).
+fn token_usage(items: &[StoredItem]) -> Option<TokenUsage> {
+    let mut usage = TokenUsage::default();
+    for call in items
+        .iter()
+        .filter_map(|item| item.record.get("api").and_then(Value::as_array))
+        .flatten()
+    {
+        let count = |name: &str| call.get(name).and_then(Value::as_u64).unwrap_or(0);
+        usage += TokenUsage {
+            requests: 1,
+            prompt_tokens: count("prompt_tokens"),
+            completion_tokens: count("completion_tokens"),
+        };
+    }
+    (usage.requests > 0).then_some(usage)
+}
+
 /// A request that failed for good (an API that kept failing): its document is recorded
 /// as failed and left unscored, never scored as wrong, and a rerun retries it.
 fn is_request_failure(error: &EngineError) -> bool {
@@ -410,18 +476,19 @@ fn score_missing(
                 .collect();
             let responses = backend.loglikelihood(&requests)?;
             check_response_count(requests.len(), responses.len())?;
+            let calls = backend.take_api_calls();
             let mut offset = 0;
             missing
                 .iter()
                 .map(|doc| {
-                    let answers = &responses[offset..offset + doc.requests.len()];
+                    let span = offset..offset + doc.requests.len();
                     offset += doc.requests.len();
+                    let answers = &responses[span.clone()];
                     let lls: Vec<f64> = answers.iter().map(|r| r.logprob.0).collect();
                     let metrics = doc_metrics(task, doc, &lls)?;
-                    Ok(StoredItem::new(
-                        doc.doc_id,
-                        multiple_choice_record(doc, answers, &metrics),
-                    ))
+                    let mut record = multiple_choice_record(doc, answers, &metrics);
+                    attach_api_calls(&mut record, calls.get(span));
+                    Ok(StoredItem::new(doc.doc_id, record))
                 })
                 .collect()
         },
@@ -458,15 +525,24 @@ fn generate_missing(
                 .collect();
             let responses = backend.generate(&requests)?;
             check_response_count(requests.len(), responses.len())?;
+            let calls = backend.take_api_calls();
             let mut answers = responses.into_iter();
+            let mut spans = Vec::new();
+            let mut offset = 0;
             let per_doc: Vec<Vec<_>> = missing
                 .iter()
                 .map(|doc| {
+                    spans.push(offset..offset + distinct(doc));
+                    offset += distinct(doc);
                     let drawn: Vec<_> = answers.by_ref().take(distinct(doc)).collect();
                     drawn.iter().cycle().take(doc.repeats).cloned().collect()
                 })
                 .collect();
-            score_generations(task, missing, &per_doc, code_runner)
+            let mut items = score_generations(task, missing, &per_doc, code_runner)?;
+            for (item, span) in items.iter_mut().zip(spans) {
+                attach_api_calls(&mut item.record, calls.get(span));
+            }
+            Ok(items)
         },
     )
 }
@@ -752,7 +828,7 @@ fn results_json(
         "chat_template": chat.map(|c| c.template.source()),
         "chat_template_sha": chat.map(|c| c.template.sha256()),
         "total_evaluation_time_seconds": seconds.to_string(),
-        "yardstick": yardstick_section(manifest, outcomes),
+        "yardstick": yardstick_section(manifest, outcomes, options.price.as_ref()),
     });
     if !group_entries.is_empty() {
         // lm-eval places `groups` right after `results`.
@@ -772,8 +848,34 @@ fn results_json(
 
 /// yardstick's own part of the results file: the run manifest and, for tasks scored
 /// without their contaminated documents, those scores in lm-eval's key style.
-fn yardstick_section(manifest: &Value, outcomes: &[TaskOutcome]) -> Value {
+fn yardstick_section(
+    manifest: &Value,
+    outcomes: &[TaskOutcome],
+    price: Option<&yardstick_models::Price>,
+) -> Value {
     let mut section = manifest.clone();
+    let mut total = TokenUsage::default();
+    let mut per_task = Map::new();
+    for outcome in outcomes {
+        if let Some(usage) = outcome.usage {
+            total += usage;
+            per_task.insert(outcome.name.to_string(), usage_json(usage, price));
+        }
+    }
+    if let (Value::Object(map), false) = (&mut section, per_task.is_empty()) {
+        let mut usage = usage_json(total, price);
+        if let (Value::Object(entry), Some(price)) = (&mut usage, price) {
+            entry.insert(
+                "price".into(),
+                json!({"model": price.model, "input_usd_per_million_tokens": price.input_per_million,
+                       "output_usd_per_million_tokens": price.output_per_million, "as_of": price.as_of}),
+            );
+        }
+        if let Value::Object(entry) = &mut usage {
+            entry.insert("tasks".into(), Value::Object(per_task));
+        }
+        map.insert("usage".into(), usage);
+    }
     let clean: Map<String, Value> = outcomes
         .iter()
         .filter_map(|outcome| {
@@ -802,6 +904,15 @@ fn yardstick_section(manifest: &Value, outcomes: &[TaskOutcome]) -> Value {
         map.insert("failed_documents".into(), Value::Object(failed));
     }
     section
+}
+
+fn usage_json(usage: TokenUsage, price: Option<&yardstick_models::Price>) -> Value {
+    json!({
+        "requests": usage.requests,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "cost_usd": price.map(|p| p.cost(usage.prompt_tokens, usage.completion_tokens)),
+    })
 }
 
 /// The task's resolved config as lm-eval dumps it under `configs`.

@@ -26,7 +26,9 @@ mod output;
 mod samples;
 
 pub use error::EngineError;
-pub use evaluate::{evaluate, CleanSubset, EvalOptions, RunOutcome, Shard, TaskOutcome};
+pub use evaluate::{
+    evaluate, CleanSubset, EvalOptions, RunOutcome, Shard, TaskOutcome, TokenUsage,
+};
 pub use generated::code_eval_policy;
 pub use groups::GroupOutcome;
 pub use manifest::{hardware_summary, harness_version};

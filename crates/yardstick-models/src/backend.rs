@@ -1,6 +1,6 @@
 use crate::ModelError;
 use yardstick_core::{
-    GenerateRequest, GenerateResponse, LoglikelihoodRequest, LoglikelihoodResponse,
+    ApiCall, GenerateRequest, GenerateResponse, LoglikelihoodRequest, LoglikelihoodResponse,
     ModelFingerprint,
 };
 
@@ -27,4 +27,11 @@ pub trait Backend {
         &mut self,
         requests: &[GenerateRequest],
     ) -> Result<Vec<GenerateResponse>, ModelError>;
+
+    /// What the endpoint reported for each request of the last successful call, in
+    /// request order (model id, system fingerprint, token usage), then forgotten. Empty
+    /// for backends that are not remote APIs.
+    fn take_api_calls(&mut self) -> Vec<Option<ApiCall>> {
+        Vec::new()
+    }
 }

@@ -29,6 +29,7 @@ mod cache;
 mod error;
 mod gguf;
 mod openai;
+mod prices;
 mod spec;
 
 pub use backend::Backend;
@@ -39,4 +40,5 @@ pub use gguf::{
     TokenizerInfo,
 };
 pub use openai::{OpenAiBackend, OpenAiConfig, RequestCounts};
+pub use prices::{Price, PriceTable};
 pub use spec::ModelSpec;

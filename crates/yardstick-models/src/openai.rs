@@ -4,11 +4,12 @@
 
 use crate::{Backend, ModelError};
 use serde_json::{json, Value};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use yardstick_core::{
-    cut_at_stop, GenerateRequest, GenerateResponse, LogProb, LoglikelihoodRequest,
+    cut_at_stop, ApiCall, GenerateRequest, GenerateResponse, LogProb, LoglikelihoodRequest,
     LoglikelihoodResponse, ModelFingerprint, Sampling, StopReason,
 };
 
@@ -30,6 +31,13 @@ pub struct OpenAiConfig {
     pub max_retries: u32,
     /// The first backoff; each retry doubles it (plus jitter), up to a minute.
     pub backoff: Duration,
+    /// Requests started per minute at most (the provider's rate limit).
+    pub requests_per_minute: Option<f64>,
+    /// Tokens (prompt + completion, as the endpoint counts them) per minute at most.
+    pub tokens_per_minute: Option<f64>,
+    /// Appended to the fingerprint, so that stored answers of an earlier run are not
+    /// reused (`--no-cache`: every request is sent again, e.g. to measure drift).
+    pub fingerprint_tag: Option<String>,
 }
 
 impl std::fmt::Debug for OpenAiConfig {
@@ -41,6 +49,8 @@ impl std::fmt::Debug for OpenAiConfig {
             .field("concurrency", &self.concurrency)
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
+            .field("requests_per_minute", &self.requests_per_minute)
+            .field("tokens_per_minute", &self.tokens_per_minute)
             .finish()
     }
 }
@@ -57,6 +67,9 @@ impl OpenAiConfig {
             timeout: Duration::from_secs(120),
             max_retries: 6,
             backoff: Duration::from_secs(1),
+            requests_per_minute: None,
+            tokens_per_minute: None,
+            fingerprint_tag: None,
         }
     }
 }
@@ -71,6 +84,10 @@ pub struct RequestCounts {
     pub retried: u64,
     /// Requests that still failed after every retry.
     pub failed: u64,
+    /// Prompt tokens the endpoint counted.
+    pub prompt_tokens: u64,
+    /// Completion tokens the endpoint counted.
+    pub completion_tokens: u64,
 }
 
 /// An OpenAI-compatible endpoint as a [`Backend`].
@@ -82,6 +99,50 @@ pub struct OpenAiBackend {
     sent: AtomicU64,
     retried: AtomicU64,
     failed: AtomicU64,
+    prompt_tokens: AtomicU64,
+    completion_tokens: AtomicU64,
+    limiter: Mutex<RateLimiter>,
+    last_calls: Vec<ApiCall>,
+}
+
+/// Keeps requests under a requests-per-minute and a tokens-per-minute limit: request
+/// starts are spaced by 60/rpm seconds, and a request waits while the tokens of the
+/// last minute's answers reach the token limit.
+struct RateLimiter {
+    next_start: Instant,
+    recent_tokens: VecDeque<(Instant, u64)>,
+}
+
+impl RateLimiter {
+    /// How long the caller must wait before sending; reserves its start slot.
+    fn wait(&mut self, config: &OpenAiConfig) -> Duration {
+        let now = Instant::now();
+        let mut start = now.max(self.next_start);
+        if let Some(rpm) = config.requests_per_minute.filter(|r| *r > 0.0) {
+            self.next_start = start + Duration::from_secs_f64(60.0 / rpm);
+        }
+        if let Some(tpm) = config.tokens_per_minute.filter(|t| *t > 0.0) {
+            let minute = Duration::from_secs(60);
+            while self
+                .recent_tokens
+                .front()
+                .is_some_and(|(at, _)| now.duration_since(*at) >= minute)
+            {
+                self.recent_tokens.pop_front();
+            }
+            let used: u64 = self.recent_tokens.iter().map(|(_, n)| n).sum();
+            if used as f64 >= tpm {
+                if let Some((oldest, _)) = self.recent_tokens.front() {
+                    start = start.max(*oldest + minute);
+                }
+            }
+        }
+        start.saturating_duration_since(now)
+    }
+
+    fn record(&mut self, tokens: u64) {
+        self.recent_tokens.push_back((Instant::now(), tokens));
+    }
 }
 
 /// What one attempt came to.
@@ -97,8 +158,11 @@ impl OpenAiBackend {
     pub fn new(config: OpenAiConfig) -> Self {
         let agent = ureq::AgentBuilder::new().timeout(config.timeout).build();
         let name = config.model.clone();
-        let fingerprint =
-            ModelFingerprint::from_raw(format!("api:{}/{}", config.base_url, config.model));
+        let mut fingerprint = format!("api:{}/{}", config.base_url, config.model);
+        if let Some(tag) = &config.fingerprint_tag {
+            fingerprint.push_str(&format!("#{tag}"));
+        }
+        let fingerprint = ModelFingerprint::from_raw(fingerprint);
         Self {
             config,
             agent,
@@ -107,6 +171,13 @@ impl OpenAiBackend {
             sent: AtomicU64::new(0),
             retried: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            prompt_tokens: AtomicU64::new(0),
+            completion_tokens: AtomicU64::new(0),
+            limiter: Mutex::new(RateLimiter {
+                next_start: Instant::now(),
+                recent_tokens: VecDeque::new(),
+            }),
+            last_calls: Vec::new(),
         }
     }
 
@@ -116,7 +187,40 @@ impl OpenAiBackend {
             sent: self.sent.load(Ordering::Relaxed),
             retried: self.retried.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
+            prompt_tokens: self.prompt_tokens.load(Ordering::Relaxed),
+            completion_tokens: self.completion_tokens.load(Ordering::Relaxed),
         }
+    }
+
+    /// What a successful response says about itself; counts its tokens.
+    fn note_call(&self, response: &Value) -> ApiCall {
+        let usage = |name: &str| {
+            response
+                .pointer(&format!("/usage/{name}"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+        };
+        let call = ApiCall {
+            model: response
+                .get("model")
+                .and_then(Value::as_str)
+                .unwrap_or(&self.config.model)
+                .to_owned(),
+            system_fingerprint: response
+                .get("system_fingerprint")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            prompt_tokens: usage("prompt_tokens"),
+            completion_tokens: usage("completion_tokens"),
+        };
+        self.prompt_tokens
+            .fetch_add(call.prompt_tokens, Ordering::Relaxed);
+        self.completion_tokens
+            .fetch_add(call.completion_tokens, Ordering::Relaxed);
+        if let Ok(mut limiter) = self.limiter.lock() {
+            limiter.record(call.prompt_tokens + call.completion_tokens);
+        }
+        call
     }
 
     fn attempt(&self, path: &str, body: &Value) -> Attempt {
@@ -162,6 +266,14 @@ impl OpenAiBackend {
         self.sent.fetch_add(1, Ordering::Relaxed);
         let mut attempt = 0u32;
         loop {
+            let pause = self
+                .limiter
+                .lock()
+                .map(|mut limiter| limiter.wait(&self.config))
+                .unwrap_or_default();
+            if !pause.is_zero() {
+                std::thread::sleep(pause);
+            }
             let (wait, message) = match self.attempt(path, body) {
                 Attempt::Done(value) => return Ok(value),
                 Attempt::Fatal(message) => {
@@ -295,9 +407,13 @@ impl OpenAiBackend {
         })
     }
 
-    fn score(&self, request: &LoglikelihoodRequest) -> Result<LoglikelihoodResponse, ModelError> {
+    fn score(
+        &self,
+        request: &LoglikelihoodRequest,
+    ) -> Result<(LoglikelihoodResponse, ApiCall), ModelError> {
         let prompt = format!("{}{}", request.context, request.continuation);
         let response = self.post("/completions", &self.echo_body(&prompt))?;
+        let call = self.note_call(&response);
         let echoed = Echoed::read(&response).map_err(ModelError::Api)?;
         let (context_chars, prompt_chars) =
             (request.context.chars().count(), prompt.chars().count());
@@ -323,14 +439,20 @@ impl OpenAiBackend {
                 request.continuation
             )));
         }
-        Ok(LoglikelihoodResponse {
-            logprob: LogProb(logprob),
-            is_greedy,
-            continuation_tokens: count,
-        })
+        Ok((
+            LoglikelihoodResponse {
+                logprob: LogProb(logprob),
+                is_greedy,
+                continuation_tokens: count,
+            },
+            call,
+        ))
     }
 
-    fn complete(&self, request: &GenerateRequest) -> Result<GenerateResponse, ModelError> {
+    fn complete(
+        &self,
+        request: &GenerateRequest,
+    ) -> Result<(GenerateResponse, ApiCall), ModelError> {
         let mut body = json!({
             "model": self.config.model,
             "prompt": request.prompt,
@@ -353,6 +475,7 @@ impl OpenAiBackend {
             body["stop"] = json!(request.until);
         }
         let response = self.post("/completions", &body)?;
+        let call = self.note_call(&response);
         let choice = response
             .pointer("/choices/0")
             .ok_or_else(|| ModelError::Api("the response has no choices".into()))?;
@@ -370,11 +493,14 @@ impl OpenAiBackend {
             text.truncate(at);
             stop = StopReason::Until(term.to_owned());
         }
-        Ok(GenerateResponse {
-            text,
-            tokens: Vec::new(),
-            stop,
-        })
+        Ok((
+            GenerateResponse {
+                text,
+                tokens: Vec::new(),
+                stop,
+            },
+            call,
+        ))
     }
 }
 
@@ -476,13 +602,30 @@ impl Backend for OpenAiBackend {
         &mut self,
         requests: &[LoglikelihoodRequest],
     ) -> Result<Vec<LoglikelihoodResponse>, ModelError> {
-        self.parallel(requests, |r| self.score(r))
+        let (responses, calls) = self
+            .parallel(requests, |r| self.score(r))?
+            .into_iter()
+            .unzip();
+        self.last_calls = calls;
+        Ok(responses)
     }
 
     fn generate(
         &mut self,
         requests: &[GenerateRequest],
     ) -> Result<Vec<GenerateResponse>, ModelError> {
-        self.parallel(requests, |r| self.complete(r))
+        let (responses, calls) = self
+            .parallel(requests, |r| self.complete(r))?
+            .into_iter()
+            .unzip();
+        self.last_calls = calls;
+        Ok(responses)
+    }
+
+    fn take_api_calls(&mut self) -> Vec<Option<ApiCall>> {
+        std::mem::take(&mut self.last_calls)
+            .into_iter()
+            .map(Some)
+            .collect()
     }
 }

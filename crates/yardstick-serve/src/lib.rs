@@ -496,7 +496,8 @@ impl CannedEndpoint {
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         })
         .to_string();
-        let models = json!({"object": "list", "data": [{"id": "canned", "object": "model"}]}).to_string();
+        let models =
+            json!({"object": "list", "data": [{"id": "canned", "object": "model"}]}).to_string();
         for _ in 0..threads.max(1) {
             let (server, arrivals) = (server.clone(), arrivals.clone());
             let (completion, models) = (completion.clone(), models.clone());
@@ -507,9 +508,15 @@ impl CannedEndpoint {
                     }
                     let mut sink = Vec::new();
                     let _ = request.as_reader().read_to_end(&mut sink);
-                    let body = if request.url().ends_with("/models") { &models } else { &completion };
+                    let body = if request.url().ends_with("/models") {
+                        &models
+                    } else {
+                        &completion
+                    };
                     let mut response = tiny_http::Response::from_string(body.as_str());
-                    if let Ok(header) = tiny_http::Header::from_bytes("Content-Type", "application/json") {
+                    if let Ok(header) =
+                        tiny_http::Header::from_bytes("Content-Type", "application/json")
+                    {
                         response = response.with_header(header);
                     }
                     let _ = request.respond(response);
@@ -544,7 +551,11 @@ impl CannedEndpoint {
             return (0, 0.0);
         };
         let span = last.duration_since(*first).as_secs_f64();
-        let rate = if span > 0.0 { (log.len() - 1) as f64 / span } else { 0.0 };
+        let rate = if span > 0.0 {
+            (log.len() - 1) as f64 / span
+        } else {
+            0.0
+        };
         (log.len(), rate)
     }
 }
