@@ -113,7 +113,7 @@ fn run(args: RunArgs) -> Result<()> {
                         format!("the chat template of {spec_text} does not compile")
                     })?;
                 let chat = Arc::new(ChatFormat {
-                    template,
+                    template: Some(template),
                     fewshot_as_multiturn: args.fewshot_as_multiturn,
                 });
                 for task in &mut tasks {
@@ -145,12 +145,26 @@ fn run(args: RunArgs) -> Result<()> {
             )
         }
         ModelSpec::OpenAi(name) => {
-            anyhow::ensure!(
-                !args.apply_chat_template,
-                "--apply-chat-template renders prompts with a GGUF file's template; an API \
-                 model's endpoint applies its own: run without it"
-            );
             let mut config = OpenAiConfig::new(args.api.base_url.clone(), name);
+            if args.apply_chat_template {
+                // The endpoint applies its own template: prompts go as messages to
+                // /chat/completions, which returns no prompt logprobs.
+                anyhow::ensure!(
+                    tasks
+                        .iter()
+                        .all(|t| t.output_type() == OutputType::GenerateUntil),
+                    "--apply-chat-template with an API model sends messages to /chat/completions, \
+                     which cannot score log-likelihoods; run multiple-choice tasks without it"
+                );
+                let chat = Arc::new(ChatFormat {
+                    template: None,
+                    fewshot_as_multiturn: args.fewshot_as_multiturn,
+                });
+                for task in &mut tasks {
+                    task.set_chat_format(chat.clone());
+                }
+                config.chat = true;
+            }
             config.api_key = std::env::var(&args.api.api_key_env)
                 .ok()
                 .filter(|key| !key.is_empty());

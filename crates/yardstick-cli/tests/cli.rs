@@ -1069,6 +1069,39 @@ fn serve_and_api_backend_match_in_process_results() {
         assert!(output.status.success(), "{}", text(&output).1);
         run_demo_json(&local_out, &["--tasks", tasks, "--limit", limit]);
     }
+    // With a chat template: the API run sends each prompt's messages to
+    // /v1/chat/completions, where the server applies the GGUF's template; in-process
+    // renders the same template itself. The answers must be the same.
+    let chat = ["--tasks", "gsm8k", "--limit", "2", "--apply-chat-template"];
+    let api_chat = dir.path().join("api-chat");
+    let output = yardstick()
+        .args([
+            "run",
+            "--model",
+            "openai:SmolLM2-135M-Instruct.Q4_1.gguf",
+            "--base-url",
+            &url,
+        ])
+        .args(chat)
+        .args(["--output", "json", "--output-dir"])
+        .arg(&api_chat)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output).1);
+    let local_chat = dir.path().join("local-chat");
+    run_demo_json(&local_chat, &chat);
+    let (api_answers, local_answers) = (
+        records(&api_chat.join("yardstick.db")),
+        records(&local_chat.join("yardstick.db")),
+    );
+    assert_eq!(api_answers.len(), 2);
+    for (a, l) in api_answers.iter().zip(&local_answers) {
+        assert!(a["arguments"]["gen_args_0"]["arg_0"]
+            .as_str()
+            .unwrap()
+            .starts_with("[{\"role\": "));
+        assert_eq!((&a["resps"], &a["filters"]), (&l["resps"], &l["filters"]));
+    }
     drop(server);
     let api = records(&api_out.join("yardstick.db"));
     let local = records(&local_out.join("yardstick.db"));

@@ -825,8 +825,8 @@ fn results_json(
         "system_instruction": system_instruction,
         "system_instruction_sha": system_instruction.map(|s| sha256_hex(s.as_bytes())),
         "fewshot_as_multiturn": chat.map(|c| c.fewshot_as_multiturn),
-        "chat_template": chat.map(|c| c.template.source()),
-        "chat_template_sha": chat.map(|c| c.template.sha256()),
+        "chat_template": chat.and_then(|c| c.template.as_ref()).map(|t| t.source()),
+        "chat_template_sha": chat.and_then(|c| c.template.as_ref()).map(|t| t.sha256()),
         "total_evaluation_time_seconds": seconds.to_string(),
         "yardstick": yardstick_section(manifest, outcomes, options.price.as_ref()),
     });

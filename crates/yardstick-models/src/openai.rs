@@ -38,6 +38,9 @@ pub struct OpenAiConfig {
     /// Appended to the fingerprint, so that stored answers of an earlier run are not
     /// reused (`--no-cache`: every request is sent again, e.g. to measure drift).
     pub fingerprint_tag: Option<String>,
+    /// Generate through `/chat/completions`: each prompt is a JSON list of messages (a
+    /// task rendered for a chat endpoint), sent as `messages`.
+    pub chat: bool,
 }
 
 impl std::fmt::Debug for OpenAiConfig {
@@ -70,6 +73,7 @@ impl OpenAiConfig {
             requests_per_minute: None,
             tokens_per_minute: None,
             fingerprint_tag: None,
+            chat: false,
         }
     }
 }
@@ -455,9 +459,24 @@ impl OpenAiBackend {
     ) -> Result<(GenerateResponse, ApiCall), ModelError> {
         let mut body = json!({
             "model": self.config.model,
-            "prompt": request.prompt,
             "max_tokens": request.max_gen_toks,
         });
+        let path = if self.config.chat {
+            let messages: Value = serde_json::from_str(&request.prompt)
+                .ok()
+                .filter(Value::is_array)
+                .ok_or_else(|| {
+                    ModelError::BadRequest(
+                        "a chat endpoint needs prompts rendered as messages (run with --apply-chat-template)"
+                            .into(),
+                    )
+                })?;
+            body["messages"] = messages;
+            "/chat/completions"
+        } else {
+            body["prompt"] = json!(request.prompt);
+            "/completions"
+        };
         match request.sampling {
             Sampling::Greedy => body["temperature"] = json!(0),
             Sampling::Sample {
@@ -474,13 +493,17 @@ impl OpenAiBackend {
         if !request.until.is_empty() {
             body["stop"] = json!(request.until);
         }
-        let response = self.post("/completions", &body)?;
+        let response = self.post(path, &body)?;
         let call = self.note_call(&response);
         let choice = response
             .pointer("/choices/0")
             .ok_or_else(|| ModelError::Api("the response has no choices".into()))?;
-        let mut text = choice
-            .get("text")
+        let text = if self.config.chat {
+            choice.pointer("/message/content")
+        } else {
+            choice.get("text")
+        };
+        let mut text = text
             .and_then(Value::as_str)
             .ok_or_else(|| ModelError::Api("the response's choice has no text".into()))?
             .to_owned();

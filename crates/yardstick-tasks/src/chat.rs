@@ -176,8 +176,10 @@ fn tojson(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
 /// `--fewshot_as_multiturn`).
 #[derive(Debug)]
 pub struct ChatFormat {
-    /// The model's template.
-    pub template: ChatTemplate,
+    /// The model's template; `None` for a chat API endpoint, which applies its own: the
+    /// prompt is then the messages as JSON (`json.dumps` of the list, as lm-eval's API
+    /// models make it), sent as messages.
+    pub template: Option<ChatTemplate>,
     /// Few-shot examples as alternating user and assistant turns, instead of one user
     /// message holding them all.
     pub fewshot_as_multiturn: bool,
@@ -188,7 +190,9 @@ impl ChatFormat {
     pub fn fingerprint(&self) -> String {
         format!(
             "chat={}|multiturn={}",
-            self.template.sha256(),
+            self.template
+                .as_ref()
+                .map_or_else(|| "messages".to_owned(), ChatTemplate::sha256),
             self.fewshot_as_multiturn
         )
     }

@@ -629,9 +629,16 @@ impl Task {
                 .chain([Turn::new("user", "", "").message(user)])
                 .collect()
         };
-        chat.template
-            .render(&messages, true)
-            .map_err(|e| self.render_error(doc_id, "chat_template", &e))
+        match &chat.template {
+            Some(template) => template
+                .render(&messages, true)
+                .map_err(|e| self.render_error(doc_id, "chat_template", &e)),
+            None => {
+                let messages = serde_json::to_value(&messages)
+                    .map_err(|e| self.render_error(doc_id, "chat messages", &e))?;
+                Ok(yardstick_core::python_json_dumps(&messages, None))
+            }
+        }
     }
 
     /// Renders prompts as a chat with the model's template from now on (lm-eval's

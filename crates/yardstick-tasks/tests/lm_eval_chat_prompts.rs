@@ -156,7 +156,7 @@ fn chat_prompts_render_as_lm_eval_and_hugging_face_render_them() {
                 .unwrap_or_else(|e| panic!("{}: {e}", run.model));
                 assert_eq!(template.sha256(), entry["sha256"].as_str().unwrap());
                 Arc::new(ChatFormat {
-                    template,
+                    template: Some(template),
                     fewshot_as_multiturn: run.multiturn,
                 })
             })
