@@ -25,6 +25,9 @@ fn data_dir() -> PathBuf {
     dir
 }
 
+/// The demo model's name as `yardstick serve` and llama-cpp-python's server call it.
+const SMOL: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+
 fn demo_model() -> String {
     let path = cached_model(DEMO_MODEL);
     assert!(
@@ -989,6 +992,24 @@ fn compare_and_report_over_demo_and_gemma_runs() {
     );
 }
 
+/// `yardstick run --model openai:MODEL --base-url URL` with `args`, JSON summary into
+/// `out`; the caller checks how it ended.
+fn run_api(model: &str, url: &str, out: &Path, args: &[&str]) -> Output {
+    yardstick()
+        .args([
+            "run",
+            "--model",
+            &format!("openai:{model}"),
+            "--base-url",
+            url,
+        ])
+        .args(["--output", "json", "--output-dir"])
+        .arg(out)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 /// Kills the child process when the test ends, however it ends.
 struct KillOnDrop(std::process::Child);
 
@@ -1074,19 +1095,7 @@ fn serve_and_api_backend_match_in_process_results() {
     // renders the same template itself. The answers must be the same.
     let chat = ["--tasks", "gsm8k", "--limit", "2", "--apply-chat-template"];
     let api_chat = dir.path().join("api-chat");
-    let output = yardstick()
-        .args([
-            "run",
-            "--model",
-            "openai:SmolLM2-135M-Instruct.Q4_1.gguf",
-            "--base-url",
-            &url,
-        ])
-        .args(chat)
-        .args(["--output", "json", "--output-dir"])
-        .arg(&api_chat)
-        .output()
-        .unwrap();
+    let output = run_api(SMOL, &url, &api_chat, &chat);
     assert!(output.status.success(), "{}", text(&output).1);
     let local_chat = dir.path().join("local-chat");
     run_demo_json(&local_chat, &chat);
@@ -1211,28 +1220,8 @@ fn reference_server(patches: &str) -> (KillOnDrop, String) {
 #[test]
 fn api_backend_probes_and_agrees_with_llama_cpp_python_server() {
     let dir = tempfile::tempdir().unwrap();
-    let api_run = |url: &str, out: &Path| {
-        yardstick()
-            .args([
-                "run",
-                "--model",
-                "openai:SmolLM2-135M-Instruct.Q4_1.gguf",
-                "--base-url",
-                url,
-            ])
-            .args([
-                "--tasks",
-                "arc_easy",
-                "--limit",
-                "20",
-                "--output",
-                "json",
-                "--output-dir",
-            ])
-            .arg(out)
-            .output()
-            .unwrap()
-    };
+    let api_run =
+        |url: &str, out: &Path| run_api(SMOL, url, out, &["--tasks", "arc_easy", "--limit", "20"]);
     let (stock, url) = reference_server("none");
     let output = api_run(&url, &dir.path().join("stock"));
     drop(stock);
@@ -1317,28 +1306,8 @@ fn failed_api_requests_are_recorded_not_scored_and_a_rerun_completes_them() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let run = || {
-        yardstick()
-            .args([
-                "run",
-                "--model",
-                "openai:stub",
-                "--base-url",
-                &url,
-                "--max-retries",
-                "1",
-            ])
-            .args([
-                "--tasks",
-                "gsm8k",
-                "--limit",
-                "4",
-                "--output",
-                "json",
-                "--output-dir",
-            ])
-            .arg(&out)
-            .output()
-            .unwrap()
+        let args = ["--max-retries", "1", "--tasks", "gsm8k", "--limit", "4"];
+        run_api("stub", &url, &out, &args)
     };
     let output = run();
     let (stdout, stderr) = text(&output);
@@ -1470,27 +1439,8 @@ fn usage_is_priced_and_drift_finds_the_changed_item() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let run = || -> Value {
-        let output = yardstick()
-            .args([
-                "run",
-                "--model",
-                "openai:gpt-3.5-turbo",
-                "--base-url",
-                &url,
-                "--no-cache",
-            ])
-            .args([
-                "--tasks",
-                "gsm8k",
-                "--limit",
-                "4",
-                "--output",
-                "json",
-                "--output-dir",
-            ])
-            .arg(&out)
-            .output()
-            .unwrap();
+        let args = ["--no-cache", "--tasks", "gsm8k", "--limit", "4"];
+        let output = run_api("gpt-3.5-turbo", &url, &out, &args);
         assert!(output.status.success(), "{}", text(&output).1);
         assert!(
             text(&output)
