@@ -8,6 +8,11 @@
 //! boundaries never move, its numbers equal an uninterrupted run's. At the end it writes
 //! lm-evaluation-harness's results JSON and per-sample JSONL.
 //!
+//! A document whose API requests fail after every retry is recorded as failed and left
+//! out of the scores (never scored as wrong); a rerun retries only it. With a
+//! [`Shard`], a run evaluates one worker's fixed share of every task. An API's token
+//! counts, model id and system fingerprint are kept per item and summed ([`TokenUsage`]).
+//!
 //! Generation tasks are scored per answer filter: `exact_match` on the extracted answer,
 //! or for code tasks each candidate program run with the tests in the sandbox
 //! ([`code_eval_policy`]) and pass@k over how many passed.

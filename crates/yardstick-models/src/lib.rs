@@ -11,7 +11,14 @@
 //! It generates text incrementally on the KV cache, several sequences per decode call,
 //! each in its own KV stream so that batched output equals one-at-a-time output.
 //!
-//! A model is named on the command line by a [`ModelSpec`] such as `gguf:model.gguf`.
+//! [`OpenAiBackend`] is a model behind an OpenAI-compatible endpoint: log-likelihoods
+//! from `/completions` with `echo` and `logprobs` (after a probe that the echoed logprobs
+//! line up with the tokens), generation from `/completions` or `/chat/completions`,
+//! requests in parallel, retried with backoff on 429, 5xx, timeouts and broken
+//! connections, kept under rate limits; [`PriceTable`] prices the tokens.
+//!
+//! A model is named on the command line by a [`ModelSpec`] such as `gguf:model.gguf` or
+//! `openai:gpt-3.5-turbo`.
 //!
 //! ```no_run
 //! use yardstick_core::LoglikelihoodRequest;

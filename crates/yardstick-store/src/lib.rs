@@ -6,6 +6,11 @@
 //! arguments finds what is already scored and computes only the rest, and an item is
 //! never stored twice.
 //!
+//! Documents whose requests failed for good (an API that never answered) are kept apart
+//! ([`Store::record_failure`]) and cleared when a rerun scores them. Readers open the
+//! file read-only ([`Store::open_read_only`]); sharded workers' files combine with
+//! [`Store::merge_from`].
+//!
 //! ```
 //! use yardstick_core::ModelFingerprint;
 //! use yardstick_store::{ItemKey, Store, StoredItem};
