@@ -16,6 +16,7 @@
 mod aggregate;
 mod choice;
 mod code;
+mod judge;
 mod membership;
 mod paired;
 mod text;
@@ -23,6 +24,9 @@ mod text;
 pub use aggregate::Aggregate;
 pub use choice::{multiple_choice, MultipleChoiceScores};
 pub use code::pass_at_k;
+pub use judge::{
+    load_judge_prompts, parse_pair_verdict, parse_rating, JudgeError, JudgePrompt, PairVerdict,
+};
 pub use membership::{min_k_percent_prob, roc_auc};
 pub use paired::{paired_bootstrap, McNemar, NormalDifference, PairedBootstrap, Verdict, Z_95};
 pub use text::{python_regex, ExactMatch, PatternError, RegexFilter};
