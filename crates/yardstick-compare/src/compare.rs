@@ -1,7 +1,7 @@
 //! Models side by side against a reference: the table, the verdicts, the catch-up map
 //! and the per-domain scores.
 
-use crate::stored::{load_models, ItemId, StoredBenchmark, StoredModel};
+use crate::stored::{load_models, ItemId, StoredModel};
 use crate::{CompareError, Domain, PublishedScore, PublishedScores};
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -250,6 +250,13 @@ enum Source<'a> {
 }
 
 impl Source<'_> {
+    fn name(&self) -> &str {
+        match self {
+            Source::Stored(model) => &model.name,
+            Source::Published(name) => name,
+        }
+    }
+
     fn info(&self) -> ModelInfo {
         match self {
             Source::Stored(model) => ModelInfo {
@@ -295,26 +302,45 @@ impl Comparison {
                 .collect::<Result<_, _>>()?
         };
         for source in asked {
-            if !sources.iter().any(|s| s.info().name == source.info().name) {
+            if !sources.iter().any(|s| s.name() == source.name()) {
                 sources.push(source);
             }
         }
         let mut columns = columns(&sources, published, &options.tasks);
+        // Each stored model's per-item values in each column, read once: the cell's
+        // score and every paired test use them.
+        let values: Vec<Vec<Option<ItemValues>>> = sources
+            .iter()
+            .map(|source| {
+                columns
+                    .iter()
+                    .map(|column| match source {
+                        Source::Stored(model) => stored_values(model, column),
+                        Source::Published(_) => None,
+                    })
+                    .collect()
+            })
+            .collect();
         let mut rows: Vec<Row> = sources
             .iter()
+            .zip(&values)
             .enumerate()
-            .map(|(i, source)| Row {
+            .map(|(i, (source, row_values))| Row {
                 model: source.info(),
                 reference: i == 0,
-                cells: columns.iter().map(|c| cell(source, c, published)).collect(),
+                cells: columns
+                    .iter()
+                    .zip(row_values)
+                    .map(|(column, values)| cell(source, column, values.as_ref(), published))
+                    .collect(),
             })
             .collect();
         for (j, column) in columns.iter().enumerate() {
             for i in 1..rows.len() {
                 let delta = match (&rows[0].cells[j], &rows[i].cells[j]) {
                     (Some(reference), Some(model)) => Some(delta(
-                        (&sources[i], model),
-                        (&sources[0], reference),
+                        (values[i][j].as_ref(), model),
+                        (values[0][j].as_ref(), reference),
                         column,
                         options,
                     )),
@@ -483,20 +509,25 @@ fn published_score<'a>(
         .copied()
 }
 
-fn stored_values<'a>(
-    model: &'a StoredModel,
-    column: &Column,
-) -> Option<(&'a StoredBenchmark, BTreeMap<&'a ItemId, f64>)> {
-    let benchmark = model.benchmark(&column.benchmark, column.num_fewshot)?;
-    let values = benchmark.values(&column.metric);
-    (!values.is_empty()).then_some((benchmark, values))
+/// A stored model's value of a column's metric per item.
+type ItemValues<'a> = BTreeMap<&'a ItemId, f64>;
+
+fn stored_values<'a>(model: &'a StoredModel, column: &Column) -> Option<ItemValues<'a>> {
+    let values = model
+        .benchmark(&column.benchmark, column.num_fewshot)?
+        .values(&column.metric);
+    (!values.is_empty()).then_some(values)
 }
 
-fn cell(source: &Source, column: &Column, published: &PublishedScores) -> Option<Cell> {
+fn cell(
+    source: &Source,
+    column: &Column,
+    values: Option<&ItemValues>,
+    published: &PublishedScores,
+) -> Option<Cell> {
     match source {
-        Source::Stored(model) => {
-            let (_, values) = stored_values(model, column)?;
-            let values: Vec<f64> = values.into_values().collect();
+        Source::Stored(_) => {
+            let values: Vec<f64> = values?.values().copied().collect();
             let aggregate = Aggregate::mean(&values);
             Some(Cell {
                 value: aggregate.value,
@@ -549,40 +580,30 @@ fn settings_differences(model: &Cell, reference: &Cell) -> Vec<String> {
     out
 }
 
+/// The model's difference to the reference in one column; `values` are each side's
+/// per-item values (stored models), which make the test paired where items are shared.
 fn delta(
-    (model_source, model): (&Source, &Cell),
-    (reference_source, reference): (&Source, &Cell),
+    (model_values, model): (Option<&ItemValues>, &Cell),
+    (reference_values, reference): (Option<&ItemValues>, &Cell),
     column: &Column,
     options: &CompareOptions,
 ) -> Delta {
     let settings = settings_differences(model, reference);
-    let paired = match (model_source, reference_source) {
-        (Source::Stored(a), Source::Stored(b)) => {
-            match (stored_values(a, column), stored_values(b, column)) {
-                (Some((_, a)), Some((_, b))) => {
-                    let shared: Vec<(f64, f64)> = a
-                        .iter()
-                        .filter_map(|(id, x)| b.get(id).map(|y| (*x, *y)))
-                        .collect();
-                    (!shared.is_empty()).then_some(shared)
-                }
-                _ => None,
-            }
+    let paired = match (model_values, reference_values) {
+        (Some(a), Some(b)) => {
+            let shared: Vec<(f64, f64)> = a
+                .iter()
+                .filter_map(|(id, x)| b.get(id).map(|y| (*x, *y)))
+                .collect();
+            (!shared.is_empty()).then_some(shared)
         }
         _ => None,
     };
     let (difference, low, high, p_value, test, paired_items) = match paired {
         Some(pairs) => {
-            let binary = pairs
-                .iter()
-                .all(|(x, y)| (*x == 0.0 || *x == 1.0) && (*y == 0.0 || *y == 1.0));
-            let differences: Vec<f64> = pairs.iter().map(|(x, y)| x - y).collect();
-            if binary {
-                let a: Vec<bool> = pairs.iter().map(|(x, _)| *x == 1.0).collect();
-                let b: Vec<bool> = pairs.iter().map(|(_, y)| *y == 1.0).collect();
-                let test = McNemar::from_outcomes(&a, &b).unwrap_or(McNemar::from_counts(0, 0));
+            if let Some(test) = McNemar::from_paired_scores(&pairs) {
                 let (low, high) = test.difference_interval(pairs.len());
-                let difference = differences.iter().sum::<f64>() / pairs.len() as f64;
+                let difference = pairs.iter().map(|(x, y)| x - y).sum::<f64>() / pairs.len() as f64;
                 (
                     difference,
                     low,

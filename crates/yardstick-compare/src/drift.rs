@@ -146,15 +146,9 @@ pub fn drift(store: &Store, run_a: &str, run_b: &str) -> Result<DriftReport, Com
         }
         let metrics = columns
             .into_iter()
-            .filter(|(_, values)| {
-                values
-                    .iter()
-                    .all(|(x, y)| [0.0, 1.0].contains(x) && [0.0, 1.0].contains(y))
-            })
             .filter_map(|(metric, values)| {
-                let right_a: Vec<bool> = values.iter().map(|(x, _)| *x == 1.0).collect();
-                let right_b: Vec<bool> = values.iter().map(|(_, y)| *y == 1.0).collect();
-                let test = McNemar::from_outcomes(&right_a, &right_b)?;
+                // Only right/wrong metrics: McNemar needs them.
+                let test = McNemar::from_paired_scores(&values)?;
                 let n = values.len() as f64;
                 Some(MetricDrift {
                     metric,

@@ -24,6 +24,30 @@ impl McNemar {
         }
     }
 
+    /// The test from paired per-item scores (model A's, model B's) when every score is
+    /// 0 or 1 (right or wrong); `None` when any is not, so the caller needs another test.
+    pub fn from_paired_scores(pairs: &[(f64, f64)]) -> Option<Self> {
+        let right = |x: f64| {
+            if x == 1.0 {
+                Some(true)
+            } else if x == 0.0 {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        let mut only_a = 0;
+        let mut only_b = 0;
+        for &(a, b) in pairs {
+            match (right(a)?, right(b)?) {
+                (true, false) => only_a += 1,
+                (false, true) => only_b += 1,
+                _ => {}
+            }
+        }
+        Some(Self::from_counts(only_a, only_b))
+    }
+
     /// A 95% interval for the difference in accuracy `(only_a - only_b) / items` that
     /// agrees with the test: the exact (Clopper-Pearson) interval of the share of
     /// discordant items that favour A, carried over to the difference. It excludes 0
@@ -323,6 +347,13 @@ mod tests {
         .unwrap();
         assert_eq!((outcomes.only_a, outcomes.only_b), (2, 1));
         assert!(McNemar::from_outcomes(&[true], &[]).is_none());
+        let scores =
+            McNemar::from_paired_scores(&[(1.0, 0.0), (1.0, 1.0), (0.0, 1.0), (1.0, 0.0)]).unwrap();
+        assert_eq!((scores.only_a, scores.only_b), (2, 1));
+        assert!(
+            McNemar::from_paired_scores(&[(1.0, 0.5)]).is_none(),
+            "not right/wrong"
+        );
     }
 
     #[test]
