@@ -3,7 +3,7 @@
 
 use crate::escape::{encode_query_value, escape_html};
 use crate::svg;
-use crate::tables::{catch_up_text, delta_text, format_value};
+use crate::tables::{catch_up_text, delta_text, format_value, value_text};
 use std::fmt::Write;
 use yardstick_compare::{CatchUpStatus, Comparison};
 
@@ -143,10 +143,7 @@ fn scores_table(comparison: &Comparison, links: Links) -> String {
                 html.push_str("<td data-value=\"\">—</td>");
                 continue;
             };
-            let mut score = format_value(cell.value);
-            if let Some(stderr) = cell.stderr {
-                score.push_str(&format!(" ± {}", format_value(stderr)));
-            }
+            let score = value_text(cell);
             let score = if links == Links::ItemPages && cell.items.is_some() {
                 format!(
                     "<a class=\"drill\" href=\"/items?model={}&amp;benchmark={}\">{}</a>",

@@ -7,7 +7,7 @@ use crate::items::{items_page, ItemView};
 use crate::ReportError;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use yardstick_compare::{load_models, CompareOptions, Comparison, PublishedScores};
+use yardstick_compare::{load_models, CompareOptions, Comparison, PublishedScores, StoredModel};
 use yardstick_store::{ItemKey, Store};
 
 /// Items per drill-down page.
@@ -110,8 +110,7 @@ impl Leaderboard {
         result.unwrap_or_else(|e| Page::error(500, &e.to_string()))
     }
 
-    fn comparison(&self, store: &Store) -> Result<Comparison, ReportError> {
-        let models = load_models(store)?;
+    fn comparison(&self, models: &[StoredModel]) -> Result<Comparison, ReportError> {
         let mut options = self.options.compare.clone();
         if options.reference.is_empty() {
             match models.first() {
@@ -124,7 +123,7 @@ impl Leaderboard {
             }
         }
         Ok(Comparison::build(
-            &models,
+            models,
             &self.options.published,
             &options,
         )?)
@@ -132,7 +131,7 @@ impl Leaderboard {
 
     fn leaderboard(&self) -> Result<Page, ReportError> {
         let store = Store::open_read_only(&self.options.db)?;
-        let comparison = self.comparison(&store)?;
+        let comparison = self.comparison(&load_models(&store)?)?;
         Ok(Page::html(
             200,
             comparison_page(&comparison, Links::ItemPages),
@@ -151,8 +150,8 @@ impl Leaderboard {
         };
         let page_number: usize = parameter("page").and_then(|p| p.parse().ok()).unwrap_or(0);
         let store = Store::open_read_only(&self.options.db)?;
-        let comparison = self.comparison(&store)?;
         let models = load_models(&store)?;
+        let comparison = self.comparison(&models)?;
         let column = comparison.columns.iter().find(|c| c.label == benchmark);
         let stored = models.iter().find(|m| m.name == model);
         let (Some(column), Some(stored)) = (column, stored) else {

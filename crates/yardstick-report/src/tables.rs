@@ -43,12 +43,18 @@ fn kind_label(kind: ModelKind) -> &'static str {
     }
 }
 
-/// A cell as `0.6000 ± 0.0492`, starred when best in its column.
-pub fn score_text(cell: &Cell) -> String {
+/// A cell's score with its standard error when known: `0.6000 ± 0.0492`.
+pub fn value_text(cell: &Cell) -> String {
     let mut text = format_value(cell.value);
     if let Some(stderr) = cell.stderr {
         text.push_str(&format!(" ± {}", format_value(stderr)));
     }
+    text
+}
+
+/// A cell as [`value_text`], starred when best in its column.
+pub fn score_text(cell: &Cell) -> String {
+    let mut text = value_text(cell);
     if cell.best {
         text.push_str(" *");
     }
