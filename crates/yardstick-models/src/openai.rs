@@ -337,6 +337,21 @@ impl OpenAiBackend {
             .collect()
     }
 
+    /// Answers every request with `work`, [`Self::parallel`]ly, and keeps what the
+    /// endpoint said about each for [`Backend::take_api_calls`].
+    fn answer_all<T: Sync, R: Send>(
+        &mut self,
+        requests: &[T],
+        work: fn(&Self, &T) -> Answered<R>,
+    ) -> Result<Vec<R>, ModelError> {
+        let (responses, calls) = self
+            .parallel(requests, |r| work(self, r))?
+            .into_iter()
+            .unzip();
+        self.last_calls = calls;
+        Ok(responses)
+    }
+
     /// Checks that the endpoint's echoed prompt logprobs line up with its tokens: one
     /// entry per token, the first without a logprob, offsets adding up, and on a
     /// counting sequence the most likely token at a position mostly being the token
@@ -411,10 +426,7 @@ impl OpenAiBackend {
         })
     }
 
-    fn score(
-        &self,
-        request: &LoglikelihoodRequest,
-    ) -> Result<(LoglikelihoodResponse, ApiCall), ModelError> {
+    fn score(&self, request: &LoglikelihoodRequest) -> Answered<LoglikelihoodResponse> {
         let prompt = format!("{}{}", request.context, request.continuation);
         let response = self.post("/completions", &self.echo_body(&prompt))?;
         let call = self.note_call(&response);
@@ -453,10 +465,7 @@ impl OpenAiBackend {
         ))
     }
 
-    fn complete(
-        &self,
-        request: &GenerateRequest,
-    ) -> Result<(GenerateResponse, ApiCall), ModelError> {
+    fn complete(&self, request: &GenerateRequest) -> Answered<GenerateResponse> {
         let mut body = json!({
             "model": self.config.model,
             "max_tokens": request.max_gen_toks,
@@ -526,6 +535,9 @@ impl OpenAiBackend {
         ))
     }
 }
+
+/// One request's answer with what the endpoint said about it.
+type Answered<R> = Result<(R, ApiCall), ModelError>;
 
 /// A small uniform number in [0, 1) for backoff jitter (no need for a real generator).
 fn jitter_fraction() -> f64 {
@@ -625,24 +637,14 @@ impl Backend for OpenAiBackend {
         &mut self,
         requests: &[LoglikelihoodRequest],
     ) -> Result<Vec<LoglikelihoodResponse>, ModelError> {
-        let (responses, calls) = self
-            .parallel(requests, |r| self.score(r))?
-            .into_iter()
-            .unzip();
-        self.last_calls = calls;
-        Ok(responses)
+        self.answer_all(requests, Self::score)
     }
 
     fn generate(
         &mut self,
         requests: &[GenerateRequest],
     ) -> Result<Vec<GenerateResponse>, ModelError> {
-        let (responses, calls) = self
-            .parallel(requests, |r| self.complete(r))?
-            .into_iter()
-            .unzip();
-        self.last_calls = calls;
-        Ok(responses)
+        self.answer_all(requests, Self::complete)
     }
 
     fn take_api_calls(&mut self) -> Vec<Option<ApiCall>> {

@@ -246,14 +246,16 @@ impl<'m> ServedModel<'m> {
             .ok_or_else(|| ApiError::from(ModelError::Decode("no response generated".into())))
     }
 
+    /// 1 when `tokens` start with the BOS the model adds (it is not the prompt's text),
+    /// else 0.
+    fn leading_bos(&self, tokens: &[TokenId]) -> usize {
+        let info = self.model.tokenizer_info();
+        usize::from(info.adds_bos && tokens.first() == Some(&info.prefix_token))
+    }
+
     /// Prompt text for token ids (a leading BOS the model adds is not text).
     fn text_of(&self, tokens: &[TokenId]) -> String {
-        let info = self.model.tokenizer_info();
-        let body = match tokens.first() {
-            Some(first) if info.adds_bos && *first == info.prefix_token => &tokens[1..],
-            _ => tokens,
-        };
-        self.model.detokenize(body)
+        self.model.detokenize(&tokens[self.leading_bos(tokens)..])
     }
 
     /// OpenAI's `logprobs` object over the echoed prompt (when `echo`) and the
@@ -270,9 +272,8 @@ impl<'m> ServedModel<'m> {
         let mut sequence = prompt_tokens.to_vec();
         sequence.extend_from_slice(generated);
         let scores = self.session.score_tokens(&sequence)?;
-        let info = self.model.tokenizer_info();
         // A BOS the model put in front is not part of the prompt's text.
-        let skip = usize::from(info.adds_bos && prompt_tokens.first() == Some(&info.prefix_token));
+        let skip = self.leading_bos(prompt_tokens);
         let piece =
             |token: TokenId| String::from_utf8_lossy(&self.model.token_bytes(token)).into_owned();
         let (mut tokens, mut token_logprobs, mut top_logprobs, mut text_offset) =
