@@ -59,6 +59,10 @@ pub enum BenchCommand {
     Contam(crate::contam::BenchContamArgs),
 }
 
+/// The results database `run` writes by default (`--output-dir`'s default, then
+/// `yardstick.db`), and the one the commands that read it open by default.
+pub const DEFAULT_DB: &str = "yardstick-out/yardstick.db";
+
 /// Where the benchmark data and extra task files are.
 #[derive(Debug, Args)]
 pub struct DataArgs {
@@ -270,7 +274,7 @@ pub struct DriftArgs {
     #[arg(
         long,
         value_name = "PATH",
-        default_value = "yardstick-out/yardstick.db"
+        default_value = DEFAULT_DB
     )]
     pub db: PathBuf,
     /// Print a table or JSON.

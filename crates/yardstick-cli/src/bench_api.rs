@@ -190,11 +190,17 @@ fn run_lm_eval(
 }
 
 fn print_results(args: &BenchApiArgs, results: &[Measurement]) -> Result<()> {
-    let peer = |concurrency: usize| {
+    // yardstick's requests/s over lm-eval's at the same concurrency (yardstick rows).
+    let ratio = |m: &Measurement| -> Option<f64> {
+        if m.harness != "yardstick" {
+            return None;
+        }
         results
             .iter()
-            .find(|m| m.harness != "yardstick" && m.concurrency == concurrency && m.error.is_none())
-            .map(|m| m.requests_per_second)
+            .find(|p| {
+                p.harness != "yardstick" && p.concurrency == m.concurrency && p.error.is_none()
+            })
+            .map(|p| m.requests_per_second / p.requests_per_second)
     };
     match args.output {
         OutputFormat::Json => {
@@ -208,9 +214,7 @@ fn print_results(args: &BenchApiArgs, results: &[Measurement]) -> Result<()> {
                         "requests_per_second": m.requests_per_second,
                         "wall_seconds": m.wall_seconds,
                         "end_to_end_requests_per_second": m.requests as f64 / m.wall_seconds,
-                        "ratio_to_lm_eval": (m.harness == "yardstick")
-                            .then(|| peer(m.concurrency).map(|p| m.requests_per_second / p))
-                            .flatten(),
+                        "ratio_to_lm_eval": ratio(m),
                         "error": m.error,
                     })
                 })
@@ -226,13 +230,6 @@ fn print_results(args: &BenchApiArgs, results: &[Measurement]) -> Result<()> {
             let rows: Vec<Vec<String>> = results
                 .iter()
                 .map(|m| {
-                    let ratio = (m.harness == "yardstick")
-                        .then(|| {
-                            peer(m.concurrency)
-                                .map(|p| format!("{:.2}x", m.requests_per_second / p))
-                        })
-                        .flatten()
-                        .unwrap_or_default();
                     vec![
                         m.harness.to_owned(),
                         m.concurrency.to_string(),
@@ -240,7 +237,7 @@ fn print_results(args: &BenchApiArgs, results: &[Measurement]) -> Result<()> {
                         format!("{:.1}", m.requests_per_second),
                         format!("{:.2}", m.wall_seconds),
                         format!("{:.1}", m.requests as f64 / m.wall_seconds),
-                        ratio,
+                        ratio(m).map_or(String::new(), |r| format!("{r:.2}x")),
                         m.error.clone().unwrap_or_default().replace('\n', " / "),
                     ]
                 })

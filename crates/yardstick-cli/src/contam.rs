@@ -175,7 +175,7 @@ pub struct ScanArgs {
     #[arg(
         long,
         value_name = "PATH",
-        default_value = "yardstick-out/yardstick.db"
+        default_value = crate::args::DEFAULT_DB
     )]
     pub db: PathBuf,
     /// Print a table per task, or JSON listing every contaminated item.

@@ -15,7 +15,7 @@ pub struct SelectionArgs {
     #[arg(
         long,
         value_name = "PATH",
-        default_value = "yardstick-out/yardstick.db"
+        default_value = crate::args::DEFAULT_DB
     )]
     pub db: PathBuf,
     /// Comma-separated models to show (stored or published names; a unique part of a
