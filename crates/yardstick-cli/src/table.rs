@@ -56,11 +56,7 @@ pub fn outcome_json(outcome: &RunOutcome) -> Value {
         "seconds": outcome.seconds,
         "docs_per_second": outcome.docs_per_second,
         "failed": outcome.failed(),
-        "usage": outcome.usage().map(|u| json!({
-            "requests": u.requests,
-            "prompt_tokens": u.prompt_tokens,
-            "completion_tokens": u.completion_tokens,
-        })),
+        "usage": outcome.usage(),
         "tasks": outcome.tasks.iter().map(|t| json!({
             "task": t.name,
             "num_fewshot": t.num_fewshot,

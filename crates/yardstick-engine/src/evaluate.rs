@@ -398,7 +398,7 @@ fn attach_api_calls(record: &mut Value, calls: Option<&[Option<yardstick_core::A
 }
 
 /// Prompt and completion tokens an API counted for a task's stored items.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TokenUsage {
     /// Requests the counts come from.
     pub requests: u64,
@@ -907,12 +907,14 @@ fn yardstick_section(
 }
 
 fn usage_json(usage: TokenUsage, price: Option<&yardstick_models::Price>) -> Value {
-    json!({
-        "requests": usage.requests,
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "cost_usd": price.map(|p| p.cost(usage.prompt_tokens, usage.completion_tokens)),
-    })
+    let mut value = json!(usage);
+    if let Value::Object(map) = &mut value {
+        map.insert(
+            "cost_usd".into(),
+            json!(price.map(|p| p.cost(usage.prompt_tokens, usage.completion_tokens))),
+        );
+    }
+    value
 }
 
 /// The task's resolved config as lm-eval dumps it under `configs`.
