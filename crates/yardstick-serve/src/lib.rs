@@ -429,6 +429,15 @@ impl Settings {
     }
 }
 
+/// A 200 response carrying `body` as JSON.
+fn json_response(body: String) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let response = tiny_http::Response::from_string(body);
+    match tiny_http::Header::from_bytes("Content-Type", "application/json") {
+        Ok(header) => response.with_header(header),
+        Err(()) => response,
+    }
+}
+
 /// The HTTP server.
 pub struct OpenAiServer {
     server: tiny_http::Server,
@@ -460,11 +469,7 @@ impl OpenAiServer {
                     ApiError::bad_request(format!("unreadable body: {e}")).body(),
                 ),
             };
-            let mut response =
-                tiny_http::Response::from_string(value.to_string()).with_status_code(status);
-            if let Ok(header) = tiny_http::Header::from_bytes("Content-Type", "application/json") {
-                response = response.with_header(header);
-            }
+            let response = json_response(value.to_string()).with_status_code(status);
             // A client that went away is no reason to stop serving others.
             let _ = request.respond(response);
         }
@@ -514,13 +519,7 @@ impl CannedEndpoint {
                     } else {
                         &completion
                     };
-                    let mut response = tiny_http::Response::from_string(body.as_str());
-                    if let Ok(header) =
-                        tiny_http::Header::from_bytes("Content-Type", "application/json")
-                    {
-                        response = response.with_header(header);
-                    }
-                    let _ = request.respond(response);
+                    let _ = request.respond(json_response(body.clone()));
                 }
             });
         }
