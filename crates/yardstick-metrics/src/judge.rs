@@ -164,6 +164,205 @@ pub fn parse_pair_verdict(judgment: &str) -> Option<PairVerdict> {
     }
 }
 
+/// AlpacaEval's `ranking_parser`: the completion read as a Python literal (as
+/// `ast.literal_eval` reads it), a list of `{'model': ..., 'rank': ...}` entries; the
+/// rank of `model_1` when it is 1 or 2 (1: the first output is preferred), else `None`
+/// (the annotation failed).
+pub fn parse_ranking(completion: &str) -> Option<u8> {
+    let value = PyLiteral::parse(completion.trim_start_matches([' ', '\t']))?;
+    let PyLiteral::List(entries) = value else {
+        return None;
+    };
+    let entry = entries
+        .iter()
+        .find(|e| e.get("model") == Some(&PyLiteral::Str("model_1".into())))?;
+    match entry.get("rank")? {
+        PyLiteral::Int(1) | PyLiteral::Bool(true) => Some(1),
+        PyLiteral::Int(2) => Some(2),
+        PyLiteral::Float(x) if *x == 1.0 => Some(1),
+        PyLiteral::Float(x) if *x == 2.0 => Some(2),
+        _ => None,
+    }
+}
+
+/// The Python literals `ast.literal_eval` accepts that a ranking can hold.
+#[derive(Debug, Clone, PartialEq)]
+enum PyLiteral {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    None,
+    /// A list or a tuple.
+    List(Vec<PyLiteral>),
+    Dict(Vec<(PyLiteral, PyLiteral)>),
+}
+
+impl PyLiteral {
+    /// The whole text as one literal (surrounding whitespace allowed), else `None`.
+    fn parse(text: &str) -> Option<Self> {
+        let mut parser = LiteralParser {
+            chars: text.chars().collect(),
+            at: 0,
+        };
+        let value = parser.value()?;
+        parser.skip_space();
+        (parser.at == parser.chars.len()).then_some(value)
+    }
+
+    fn get(&self, key: &str) -> Option<&PyLiteral> {
+        let PyLiteral::Dict(pairs) = self else {
+            return None;
+        };
+        // A repeated key keeps its last value, as in a Python dict.
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == PyLiteral::Str(key.into()))
+            .map(|(_, v)| v)
+    }
+}
+
+struct LiteralParser {
+    chars: Vec<char>,
+    at: usize,
+}
+
+impl LiteralParser {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.at).copied()
+    }
+
+    fn skip_space(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.at += 1;
+        }
+    }
+
+    fn value(&mut self) -> Option<PyLiteral> {
+        self.skip_space();
+        match self.peek()? {
+            '[' => self.sequence(']').map(PyLiteral::List),
+            '(' => self.sequence(')').map(PyLiteral::List),
+            '{' => self.dict(),
+            '\'' | '"' => self.string().map(PyLiteral::Str),
+            c if c == '-' || c == '+' || c.is_ascii_digit() || c == '.' => self.number(),
+            _ => {
+                let word: String = self.chars[self.at..]
+                    .iter()
+                    .take_while(|c| c.is_alphanumeric() || **c == '_')
+                    .collect();
+                self.at += word.chars().count();
+                match word.as_str() {
+                    "True" => Some(PyLiteral::Bool(true)),
+                    "False" => Some(PyLiteral::Bool(false)),
+                    "None" => Some(PyLiteral::None),
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    /// Items up to `close`, comma-separated, a trailing comma allowed.
+    fn sequence(&mut self, close: char) -> Option<Vec<PyLiteral>> {
+        self.at += 1;
+        let mut items = Vec::new();
+        loop {
+            self.skip_space();
+            if self.peek()? == close {
+                self.at += 1;
+                return Some(items);
+            }
+            items.push(self.value()?);
+            self.skip_space();
+            match self.peek()? {
+                ',' => self.at += 1,
+                c if c == close => {}
+                _ => return None,
+            }
+        }
+    }
+
+    fn dict(&mut self) -> Option<PyLiteral> {
+        self.at += 1;
+        let mut pairs = Vec::new();
+        loop {
+            self.skip_space();
+            if self.peek()? == '}' {
+                self.at += 1;
+                return Some(PyLiteral::Dict(pairs));
+            }
+            let key = self.value()?;
+            self.skip_space();
+            if self.peek()? != ':' {
+                return None;
+            }
+            self.at += 1;
+            let value = self.value()?;
+            pairs.push((key, value));
+            self.skip_space();
+            match self.peek()? {
+                ',' => self.at += 1,
+                '}' => {}
+                _ => return None,
+            }
+        }
+    }
+
+    fn string(&mut self) -> Option<String> {
+        let quote = self.peek()?;
+        self.at += 1;
+        let mut out = String::new();
+        loop {
+            let c = self.peek()?;
+            self.at += 1;
+            match c {
+                c if c == quote => return Some(out),
+                '\n' => return None,
+                '\\' => {
+                    let escaped = self.peek()?;
+                    self.at += 1;
+                    match escaped {
+                        'n' => out.push('\n'),
+                        't' => out.push('\t'),
+                        'r' => out.push('\r'),
+                        '0' => out.push('\0'),
+                        '\\' | '\'' | '"' => out.push(escaped),
+                        // Python keeps an unknown escape as written.
+                        other => {
+                            out.push('\\');
+                            out.push(other);
+                        }
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+    }
+
+    fn number(&mut self) -> Option<PyLiteral> {
+        let start = self.at;
+        if matches!(self.peek(), Some('-' | '+')) {
+            self.at += 1;
+        }
+        while self
+            .peek()
+            .is_some_and(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '_'))
+        {
+            self.at += 1;
+        }
+        let text: String = self.chars[start..self.at]
+            .iter()
+            .filter(|c| **c != '_')
+            .collect();
+        if text.contains(['.', 'e', 'E']) {
+            text.parse().ok().map(PyLiteral::Float)
+        } else {
+            text.parse().ok().map(PyLiteral::Int)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,5 +411,25 @@ mod tests {
         );
         assert_eq!(parse_pair_verdict("[[C]]"), Some(PairVerdict::Tie));
         assert_eq!(parse_pair_verdict("?"), None);
+    }
+
+    #[test]
+    fn rankings_are_read_as_python_literals() {
+        let first = "[{'model': 'model_1', 'rank': 1}, {'model': 'model_2', 'rank': 2}]";
+        assert_eq!(parse_ranking(first), Some(1));
+        let second =
+            "[\n    {'model': \"model_2\", 'rank': 1},\n    {'model': 'model_1', 'rank': 2},\n]\n";
+        assert_eq!(parse_ranking(second), Some(2));
+        assert_eq!(parse_ranking("[{'model': 'model_1', 'rank': 3}]"), None);
+        assert_eq!(parse_ranking("Model 1 is better"), None);
+        assert_eq!(
+            parse_ranking("[{'model': 'model_1', 'rank': 1}] trailing"),
+            None
+        );
+        assert_eq!(
+            parse_ranking("({'model': 'model_1', 'rank': 2.0},)"),
+            Some(2)
+        );
+        assert_eq!(parse_ranking(""), None);
     }
 }

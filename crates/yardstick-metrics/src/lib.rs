@@ -17,16 +17,28 @@ mod aggregate;
 mod choice;
 mod code;
 mod judge;
+mod length_controlled;
 mod membership;
 mod paired;
+mod random;
+mod ratings;
 mod text;
+mod winrate;
 
 pub use aggregate::Aggregate;
 pub use choice::{multiple_choice, MultipleChoiceScores};
 pub use code::pass_at_k;
 pub use judge::{
-    load_judge_prompts, parse_pair_verdict, parse_rating, JudgeError, JudgePrompt, PairVerdict,
+    load_judge_prompts, parse_pair_verdict, parse_ranking, parse_rating, JudgeError, JudgePrompt,
+    PairVerdict,
+};
+pub use length_controlled::{
+    length_controlled_win_rate, GamedAnnotations, GamedRow, LcAnnotation, LcCoefficients, LcFit,
+    LengthControlError, LengthControlled, LC_C_GRID,
 };
 pub use membership::{min_k_percent_prob, roc_auc};
 pub use paired::{paired_bootstrap, McNemar, NormalDifference, PairedBootstrap, Verdict, Z_95};
+pub use random::SplitMix64;
+pub use ratings::{bradley_terry, online_elo, rate, Battle, Rating, Winner, ELO_BASE, ELO_SCALE};
 pub use text::{python_regex, ExactMatch, PatternError, RegexFilter};
+pub use winrate::{alpaca_win_rate, WinRate};

@@ -1,5 +1,7 @@
 //! Paired comparisons of two models on the same items: is the difference real?
 
+use crate::random::SplitMix64;
+
 /// McNemar's exact test on paired right/wrong outcomes: only the discordant items count,
 /// `only_a` that model A got right and B wrong, `only_b` the reverse; under no
 /// difference each is a fair coin flip. The two-sided p-value is the exact binomial one
@@ -180,20 +182,10 @@ pub fn paired_bootstrap(
     }
     let differences: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
     let n = differences.len();
-    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
-    let mut next = move || {
-        // splitmix64
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut rng = SplitMix64::new(seed);
     let mut means: Vec<f64> = (0..resamples)
         .map(|_| {
-            let sum: f64 = (0..n)
-                .map(|_| differences[(((next() >> 11) as u128 * n as u128) >> 53) as usize])
-                .sum();
+            let sum: f64 = (0..n).map(|_| differences[rng.below(n)]).sum();
             sum / n as f64
         })
         .collect();
@@ -209,7 +201,7 @@ pub fn paired_bootstrap(
 }
 
 /// The `q`th percentile of sorted values, interpolating linearly (numpy's default).
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
     let position = q / 100.0 * (sorted.len() - 1) as f64;
     let lower = position.floor() as usize;
     let upper = position.ceil() as usize;
