@@ -273,7 +273,7 @@ pub fn evaluate(
             samples_hash: sha256_hex(sample_hashes.as_bytes()),
             clean,
             failed,
-            usage: token_usage(&items),
+            usage: token_usage(&items, "api"),
         });
     }
     let groups = aggregate_groups(selection, &outcomes);
@@ -314,7 +314,8 @@ fn run_id(
     sha256_hex(key.as_bytes())[..16].to_owned()
 }
 
-fn progress_bar(total: usize, task: &TaskName, enabled: bool) -> ProgressBar {
+/// A progress bar over a task's documents, drawn only on a terminal.
+pub fn progress_bar(total: usize, task: &TaskName, enabled: bool) -> ProgressBar {
     let draw = enabled && std::io::stderr().is_terminal();
     let bar = ProgressBar::with_draw_target(
         Some(total as u64),
@@ -334,23 +335,35 @@ fn progress_bar(total: usize, task: &TaskName, enabled: bool) -> ProgressBar {
     bar
 }
 
+/// How [`fill_missing`] walks a task's documents.
+#[derive(Debug, Clone, Copy)]
+pub struct Chunking<'a> {
+    /// The task, for the progress bar.
+    pub task: &'a TaskName,
+    /// Documents per backend call and store transaction.
+    pub chunk_docs: usize,
+    /// Show a progress bar (only ever drawn on a terminal).
+    pub progress: bool,
+}
+
 /// Runs `compute` on the documents of every fixed-size chunk of `docs` that the store
 /// does not hold yet and stores what it returns, one transaction per chunk; returns how
 /// many documents were computed. Chunk boundaries never move, so a resumed run batches
-/// exactly as an uninterrupted one.
-fn fill_missing<D>(
+/// exactly as an uninterrupted one. When an API request fails for good, the chunk is
+/// retried one document at a time and only the documents that still fail are recorded
+/// as failed (left unscored; a rerun retries them).
+pub fn fill_missing<D>(
     docs: &[D],
     doc_id: impl Fn(&D) -> usize,
-    task: &Task,
+    chunking: Chunking<'_>,
     store: &mut Store,
     key: &ItemKey,
-    options: &EvalOptions,
     mut compute: impl FnMut(&[&D]) -> Result<Vec<StoredItem>, EngineError>,
 ) -> Result<usize, EngineError> {
     let stored = store.stored_doc_ids(key)?;
-    let bar = progress_bar(docs.len(), task.name(), options.progress);
+    let bar = progress_bar(docs.len(), chunking.task, chunking.progress);
     let mut computed = 0;
-    for chunk in docs.chunks(options.chunk_docs.max(1)) {
+    for chunk in docs.chunks(chunking.chunk_docs.max(1)) {
         let missing: Vec<&D> = chunk
             .iter()
             .filter(|d| !stored.contains(&doc_id(d)))
@@ -389,11 +402,16 @@ fn fill_missing<D>(
 /// Keeps what an API said about a document's requests (model id, system fingerprint,
 /// token usage) in its record, under `api`.
 fn attach_api_calls(record: &mut Value, calls: Option<&[Option<yardstick_core::ApiCall>]>) {
-    let Some(calls) = calls.filter(|c| c.iter().any(Option::is_some)) else {
+    attach_calls(record, "api", calls.unwrap_or_default());
+}
+
+/// Lists an item's API calls in its record under `field`, when there are any.
+pub fn attach_calls(record: &mut Value, field: &str, calls: &[Option<yardstick_core::ApiCall>]) {
+    if !calls.iter().any(Option::is_some) {
         return;
-    };
+    }
     if let Value::Object(map) = record {
-        map.insert("api".into(), json!(calls));
+        map.insert(field.into(), json!(calls));
     }
 }
 
@@ -418,11 +436,13 @@ impl std::ops::AddAssign for TokenUsage {
 
 /// The token usage recorded in items' `api` entries; `None` when none has any (a local
 /// model).
-fn token_usage(items: &[StoredItem]) -> Option<TokenUsage> {
+/// The tokens counted in the API calls each item's record lists under `field` (`api`
+/// for the model's own requests); `None` when no item has any.
+pub fn token_usage(items: &[StoredItem], field: &str) -> Option<TokenUsage> {
     let mut usage = TokenUsage::default();
     for call in items
         .iter()
-        .filter_map(|item| item.record.get("api").and_then(Value::as_array))
+        .filter_map(|item| item.record.get(field).and_then(Value::as_array))
         .flatten()
     {
         let count = |name: &str| call.get(name).and_then(Value::as_u64).unwrap_or(0);
@@ -437,7 +457,7 @@ fn token_usage(items: &[StoredItem]) -> Option<TokenUsage> {
 
 /// A request that failed for good (an API that kept failing): its document is recorded
 /// as failed and left unscored, never scored as wrong, and a rerun retries it.
-fn is_request_failure(error: &EngineError) -> bool {
+pub fn is_request_failure(error: &EngineError) -> bool {
     matches!(
         error,
         EngineError::Model(yardstick_models::ModelError::Api(_))
@@ -445,7 +465,7 @@ fn is_request_failure(error: &EngineError) -> bool {
 }
 
 /// A backend must answer every request it is asked.
-fn check_response_count(asked: usize, got: usize) -> Result<(), EngineError> {
+pub fn check_response_count(asked: usize, got: usize) -> Result<(), EngineError> {
     if asked == got {
         Ok(())
     } else {
@@ -465,10 +485,13 @@ fn score_missing(
     fill_missing(
         docs,
         |d| d.doc_id,
-        task,
+        Chunking {
+            task: task.name(),
+            chunk_docs: options.chunk_docs,
+            progress: options.progress,
+        },
         store,
         key,
-        options,
         |missing| {
             let requests: Vec<LoglikelihoodRequest> = missing
                 .iter()
@@ -510,10 +533,13 @@ fn generate_missing(
     fill_missing(
         docs,
         |d| d.doc_id,
-        task,
+        Chunking {
+            task: task.name(),
+            chunk_docs: options.chunk_docs,
+            progress: options.progress,
+        },
         store,
         key,
-        options,
         |missing| {
             let distinct = |doc: &GenerateDoc| match doc.request.sampling {
                 Sampling::Greedy => 1,

@@ -32,8 +32,10 @@ mod samples;
 
 pub use error::EngineError;
 pub use evaluate::{
-    evaluate, CleanSubset, EvalOptions, RunOutcome, Shard, TaskOutcome, TokenUsage,
+    attach_calls, check_response_count, evaluate, fill_missing, is_request_failure, progress_bar,
+    token_usage, Chunking, CleanSubset, EvalOptions, RunOutcome, Shard, TaskOutcome, TokenUsage,
 };
 pub use generated::code_eval_policy;
 pub use groups::GroupOutcome;
 pub use manifest::{hardware_summary, harness_version};
+pub use output::{sanitize_model_name, write_atomic};

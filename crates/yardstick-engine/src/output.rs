@@ -4,7 +4,7 @@ use std::path::Path;
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a killed process
 /// never leaves a half-written file behind.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
     let wrap = |source| EngineError::Write {
         path: path.to_owned(),
         source,
@@ -23,7 +23,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EngineError>
 
 /// lm-eval's `sanitize_model_name`: every run of the characters `"<>:/|\?*[]` becomes
 /// `__`, so a model path can name a directory.
-pub(crate) fn sanitize_model_name(name: &str) -> String {
+pub fn sanitize_model_name(name: &str) -> String {
     let special = |c: char| {
         matches!(
             c,

@@ -28,6 +28,21 @@ pub trait Backend {
         requests: &[GenerateRequest],
     ) -> Result<Vec<GenerateResponse>, ModelError>;
 
+    /// The `top` most likely first tokens of the answer to each prompt with their
+    /// log-probabilities, most likely first: what an OpenAI endpoint returns as the first
+    /// generated token's `top_logprobs` (AlpacaEval's weighted annotator reads them).
+    fn first_token_logprobs(
+        &mut self,
+        prompts: &[String],
+        top: usize,
+    ) -> Result<Vec<Vec<(String, f64)>>, ModelError> {
+        let _ = (prompts, top);
+        Err(ModelError::BadRequest(format!(
+            "{} cannot list the log-probabilities of its next token",
+            self.name()
+        )))
+    }
+
     /// What the endpoint reported for each request of the last successful call, in
     /// request order (model id, system fingerprint, token usage), then forgotten. Empty
     /// for backends that are not remote APIs.

@@ -465,22 +465,73 @@ impl OpenAiBackend {
         ))
     }
 
+    /// One token generated at temperature 1 with the `top` most likely first tokens'
+    /// log-probabilities, as AlpacaEval's weighted annotator asks for them.
+    fn first_tokens(&self, prompt: &str, top: usize) -> Answered<Vec<(String, f64)>> {
+        let mut body = json!({
+            "model": self.config.model,
+            "max_tokens": 1,
+            "temperature": 1,
+        });
+        let path = if self.config.chat {
+            body["messages"] = self.messages(prompt)?;
+            body["logprobs"] = json!(true);
+            body["top_logprobs"] = json!(top);
+            "/chat/completions"
+        } else {
+            body["prompt"] = json!(prompt);
+            body["logprobs"] = json!(top);
+            "/completions"
+        };
+        let response = self.post(path, &body)?;
+        let call = self.note_call(&response);
+        let missing =
+            || ModelError::Api("the response has no top_logprobs for its first token".into());
+        let tokens: Vec<(String, f64)> = if self.config.chat {
+            response
+                .pointer("/choices/0/logprobs/content/0/top_logprobs")
+                .and_then(Value::as_array)
+                .ok_or_else(missing)?
+                .iter()
+                .filter_map(|t| {
+                    Some((
+                        t.get("token")?.as_str()?.to_owned(),
+                        t.get("logprob")?.as_f64()?,
+                    ))
+                })
+                .collect()
+        } else {
+            response
+                .pointer("/choices/0/logprobs/top_logprobs/0")
+                .and_then(Value::as_object)
+                .ok_or_else(missing)?
+                .iter()
+                .filter_map(|(token, lp)| Some((token.clone(), lp.as_f64()?)))
+                .collect()
+        };
+        Ok((tokens, call))
+    }
+
+    /// A prompt rendered for a chat endpoint: the messages as JSON.
+    fn messages(&self, prompt: &str) -> Result<Value, ModelError> {
+        serde_json::from_str(prompt)
+            .ok()
+            .filter(Value::is_array)
+            .ok_or_else(|| {
+                ModelError::BadRequest(
+                    "a chat endpoint needs prompts rendered as messages (run with --apply-chat-template)"
+                        .into(),
+                )
+            })
+    }
+
     fn complete(&self, request: &GenerateRequest) -> Answered<GenerateResponse> {
         let mut body = json!({
             "model": self.config.model,
             "max_tokens": request.max_gen_toks,
         });
         let path = if self.config.chat {
-            let messages: Value = serde_json::from_str(&request.prompt)
-                .ok()
-                .filter(Value::is_array)
-                .ok_or_else(|| {
-                    ModelError::BadRequest(
-                        "a chat endpoint needs prompts rendered as messages (run with --apply-chat-template)"
-                            .into(),
-                    )
-                })?;
-            body["messages"] = messages;
+            body["messages"] = self.messages(&request.prompt)?;
             "/chat/completions"
         } else {
             body["prompt"] = json!(request.prompt);
@@ -645,6 +696,17 @@ impl Backend for OpenAiBackend {
         requests: &[GenerateRequest],
     ) -> Result<Vec<GenerateResponse>, ModelError> {
         self.answer_all(requests, Self::complete)
+    }
+
+    fn first_token_logprobs(
+        &mut self,
+        prompts: &[String],
+        top: usize,
+    ) -> Result<Vec<Vec<(String, f64)>>, ModelError> {
+        let requests: Vec<(&String, usize)> = prompts.iter().map(|p| (p, top)).collect();
+        self.answer_all(&requests, |backend, (prompt, top)| {
+            backend.first_tokens(prompt, *top)
+        })
     }
 
     fn take_api_calls(&mut self) -> Vec<Option<ApiCall>> {

@@ -204,14 +204,33 @@ impl<'m> ServedModel<'m> {
             .render(&messages, true)
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
         let settings = Settings::read(body)?;
+        let top = match (body.get("logprobs"), body.get("top_logprobs")) {
+            (Some(Value::Bool(true)), top) => Some(match top {
+                None | Some(Value::Null) => 0,
+                Some(value) => value
+                    .as_u64()
+                    .filter(|k| *k <= 20)
+                    .ok_or_else(|| ApiError::bad_request("top_logprobs must be 0 to 20"))?
+                    as usize,
+            }),
+            (None | Some(Value::Null) | Some(Value::Bool(false)), _) => None,
+            _ => return Err(ApiError::bad_request("logprobs must be true or false")),
+        };
         self.session.set_parse_special(true);
-        let generated = self.generate(&prompt, &settings);
+        let generated = self.generate(&prompt, &settings).and_then(|generated| {
+            let logprobs = match top {
+                Some(top) => Some(self.first_token_logprobs(&prompt, &generated, top)?),
+                None => None,
+            };
+            Ok((generated, logprobs))
+        });
         self.session.set_parse_special(false);
-        let generated = generated?;
+        let (generated, logprobs) = generated?;
         let prompt_tokens = self.model.tokenize_special(&prompt, true).len();
         let choice = json!({
             "index": 0,
             "message": {"role": "assistant", "content": generated.text},
+            "logprobs": logprobs,
             "finish_reason": finish_reason(&generated.stop),
         });
         Ok(self.envelope(
@@ -220,6 +239,35 @@ impl<'m> ServedModel<'m> {
             prompt_tokens,
             generated.tokens.len(),
         ))
+    }
+
+    /// Chat `logprobs` for the first generated token only (what a one-token request, such
+    /// as AlpacaEval's weighted annotator, reads): its log-probability and the `top` most
+    /// likely tokens in its place.
+    fn first_token_logprobs(
+        &mut self,
+        prompt: &str,
+        generated: &yardstick_core::GenerateResponse,
+        top: usize,
+    ) -> Result<Value, ApiError> {
+        let Some(&first) = generated.tokens.first() else {
+            return Ok(json!({"content": []}));
+        };
+        let mut tokens = self.model.tokenize_special(prompt, true);
+        tokens.push(first);
+        let logprob = self
+            .session
+            .score_tokens(&tokens)?
+            .last()
+            .map(|score| score.logprob);
+        let listed: Vec<Value> = self
+            .session
+            .next_token_logprobs(prompt, top)?
+            .into_iter()
+            .map(|(token, logprob)| json!({"token": token, "logprob": logprob}))
+            .collect();
+        let text = String::from_utf8_lossy(&self.model.token_bytes(first)).into_owned();
+        Ok(json!({"content": [{"token": text, "logprob": logprob, "top_logprobs": listed}]}))
     }
 
     fn generate(

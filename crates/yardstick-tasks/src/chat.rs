@@ -186,6 +186,22 @@ pub struct ChatFormat {
 }
 
 impl ChatFormat {
+    /// A conversation as the model reads it, ending where the assistant's answer
+    /// begins: the template's text, or for a chat endpoint the messages as JSON.
+    pub fn render_conversation(
+        &self,
+        messages: &[ChatMessage],
+    ) -> Result<String, ChatTemplateError> {
+        match &self.template {
+            Some(template) => template.render(messages, true),
+            None => {
+                let messages =
+                    serde_json::to_value(messages).map_err(|e| ChatTemplateError(e.to_string()))?;
+                Ok(python_json_dumps(&messages, None))
+            }
+        }
+    }
+
     /// What identifies the format, for the task's config hash.
     pub fn fingerprint(&self) -> String {
         format!(

@@ -85,6 +85,51 @@ impl HubConfig {
         self.download_split(repo, config, split)
     }
 
+    /// One file of dataset `repo`'s main branch (as `hf_hub_download(repo_id=repo,
+    /// filename=..., repo_type="dataset")` fetches it): from the cache, else downloaded
+    /// into it when the hub may be reached.
+    pub fn dataset_file(&self, repo: &str, filename: &str) -> Result<PathBuf, HubError> {
+        let dir = self.dataset_dir(repo);
+        let mut snapshots: Vec<PathBuf> = Vec::new();
+        if let Ok(commit) = std::fs::read_to_string(dir.join("refs/main")) {
+            snapshots.push(dir.join("snapshots").join(commit.trim()));
+        }
+        if let Ok(entries) = std::fs::read_dir(dir.join("snapshots")) {
+            let mut others: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            others.sort();
+            snapshots.extend(others);
+        }
+        if let Some(found) = snapshots
+            .iter()
+            .map(|s| s.join(filename))
+            .find(|p| p.is_file())
+        {
+            return Ok(found);
+        }
+        if self.offline {
+            return Err(HubError::Offline {
+                repo: repo.to_owned(),
+                cache: dir,
+            });
+        }
+        let endpoint = self.endpoint.trim_end_matches('/');
+        let revision_url = format!("{endpoint}/api/datasets/{repo}/revision/main");
+        let commit = self
+            .get_json(&revision_url)?
+            .get("sha")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| HubError::Http {
+                url: revision_url.clone(),
+                message: "no commit `sha` in the answer".into(),
+            })?;
+        let target = dir.join("snapshots").join(&commit).join(filename);
+        let url = format!("{endpoint}/datasets/{repo}/resolve/{commit}/{filename}");
+        write_download(&target, self.get(&url)?.into_reader())?;
+        write_download(&dir.join("refs").join("main"), commit.as_bytes())?;
+        Ok(target)
+    }
+
     fn get(&self, url: &str) -> Result<ureq::Response, HubError> {
         let mut request = ureq::get(url);
         if let Some(token) = &self.token {
@@ -325,5 +370,28 @@ mod tests {
         };
         let err = hub.split_files("o/n", None, "test").unwrap_err();
         assert!(matches!(err, HubError::Offline { .. }), "{err}");
+        let err = hub.dataset_file("o/n", "df.csv").unwrap_err();
+        assert!(matches!(err, HubError::Offline { .. }), "{err}");
+    }
+
+    #[test]
+    fn dataset_files_come_from_the_main_snapshot_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let dataset = dir.path().join("datasets--o--n");
+        for (commit, text) in [("aaa", "old"), ("zzz", "main")] {
+            let file = dataset.join("snapshots").join(commit).join("df.csv");
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(&file, text).unwrap();
+        }
+        std::fs::create_dir_all(dataset.join("refs")).unwrap();
+        std::fs::write(dataset.join("refs/main"), "zzz\n").unwrap();
+        let hub = HubConfig {
+            endpoint: "http://127.0.0.1:9".into(),
+            cache_dir: dir.path().into(),
+            offline: true,
+            token: None,
+        };
+        let found = hub.dataset_file("o/n", "df.csv").unwrap();
+        assert_eq!(std::fs::read_to_string(found).unwrap(), "main");
     }
 }

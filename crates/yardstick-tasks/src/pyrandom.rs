@@ -29,6 +29,33 @@ impl PyRandom {
         rng
     }
 
+    /// `random.Random(seed)` for a string seed (CPython's version-2 seeding: the text's
+    /// UTF-8 bytes followed by their SHA-512, read as one big-endian integer).
+    pub fn from_str_seed(seed: &str) -> Self {
+        use sha2::{Digest, Sha512};
+        let mut bytes = seed.as_bytes().to_vec();
+        bytes.extend_from_slice(&Sha512::digest(seed.as_bytes()));
+        // The integer's 32-bit words, least significant first, without leading zeros.
+        bytes.reverse();
+        let mut key: Vec<u32> = bytes
+            .chunks(4)
+            .map(|chunk| {
+                let mut word = [0u8; 4];
+                word[..chunk.len()].copy_from_slice(chunk);
+                u32::from_le_bytes(word)
+            })
+            .collect();
+        while key.len() > 1 && key.last() == Some(&0) {
+            key.pop();
+        }
+        let mut rng = Self {
+            state: [0; N],
+            index: N,
+        };
+        rng.init_by_array(&key);
+        rng
+    }
+
     fn init_genrand(&mut self, seed: u32) {
         self.state[0] = seed;
         for i in 1..N {
@@ -161,6 +188,23 @@ mod tests {
     //   random.Random(1234).sample(range(100), 5)
     //   random.Random(1234).sample(range(10), 5)
     //   random.Random(42).sample(range(1000), 8)
+    #[test]
+    fn string_seeds_match_cpython() {
+        // python3 -c "import random; r = random.Random(s); print(r.random(), r.random())"
+        for (seed, first, second) in [
+            (
+                "is_switched_outputsWhat is 2+2?0",
+                0.05631924392020804,
+                0.09815002237016135,
+            ),
+            ("abc", 0.7720246314157545, 0.5581691373899791),
+            ("", 0.9602256525641875, 0.595411957851699),
+        ] {
+            let mut rng = PyRandom::from_str_seed(seed);
+            assert_eq!((rng.random(), rng.random()), (first, second), "{seed:?}");
+        }
+    }
+
     #[test]
     fn random_floats_match_cpython() {
         let mut r = PyRandom::new(1234);

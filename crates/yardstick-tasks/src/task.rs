@@ -629,16 +629,8 @@ impl Task {
                 .chain([Turn::new("user", "", "").message(user)])
                 .collect()
         };
-        match &chat.template {
-            Some(template) => template
-                .render(&messages, true)
-                .map_err(|e| self.render_error(doc_id, "chat_template", &e)),
-            None => {
-                let messages = serde_json::to_value(&messages)
-                    .map_err(|e| self.render_error(doc_id, "chat messages", &e))?;
-                Ok(yardstick_core::python_json_dumps(&messages, None))
-            }
-        }
+        chat.render_conversation(&messages)
+            .map_err(|e| self.render_error(doc_id, "chat_template", &e))
     }
 
     /// Renders prompts as a chat with the model's template from now on (lm-eval's

@@ -410,6 +410,61 @@ impl GgufSession<'_> {
 }
 
 impl GgufSession<'_> {
+    /// The `top` most likely tokens to follow `prompt` (tokenized as generation prompts
+    /// are), with their log-probabilities, most likely first; the text of each token as
+    /// its bytes read as UTF-8.
+    pub fn next_token_logprobs(
+        &mut self,
+        prompt: &str,
+        top: usize,
+    ) -> Result<Vec<(String, f64)>, ModelError> {
+        let tokens = self.model.encode_with(prompt, self.options.parse_special);
+        let capacity = self.context.n_ctx() as usize;
+        if tokens.is_empty() || tokens.len() > capacity {
+            return Err(ModelError::BadRequest(format!(
+                "a prompt of {} tokens does not fit the session's {capacity} KV cells",
+                tokens.len()
+            )));
+        }
+        score::clear_sequences(&mut self.context)?;
+        let chunk = self.context.n_batch() as usize;
+        let mut batch = llama_cpp_2::llama_batch::LlamaBatch::new(chunk, 1);
+        let mut last_row = 0;
+        for (chunk_index, piece) in tokens.chunks(chunk).enumerate() {
+            batch.clear();
+            for (offset, token) in piece.iter().enumerate() {
+                let position = chunk_index * chunk + offset;
+                let last = position + 1 == tokens.len();
+                if last {
+                    last_row = offset;
+                }
+                batch
+                    .add(*token, position as i32, &[0], last)
+                    .map_err(|e| ModelError::Decode(e.to_string()))?;
+            }
+            self.context
+                .decode(&mut batch)
+                .map_err(|e| ModelError::Decode(e.to_string()))?;
+        }
+        let logits = self.context.get_logits_ith(last_row as i32).to_vec();
+        score::clear_sequences(&mut self.context)?;
+        let normaliser = score::log_sum_exp(&logits);
+        let mut order: Vec<usize> = (0..logits.len()).collect();
+        // Highest first; ties by token id, as a stable sort of the vocabulary leaves them.
+        order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+        Ok(order
+            .into_iter()
+            .take(top)
+            .map(|id| {
+                let bytes = self.model.token_bytes(TokenId(id as i32));
+                (
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                    f64::from(logits[id]) - normaliser,
+                )
+            })
+            .collect())
+    }
+
     /// llama.cpp's plain greedy loop on one sequence: the prompt in batch-sized calls, then
     /// one token per call (first argmax) until `max_tokens` or an end-of-generation token.
     /// Returns the tokens generated and where the time went; the peer a generator is
@@ -605,6 +660,17 @@ impl GgufSession<'_> {
 }
 
 impl Backend for GgufSession<'_> {
+    fn first_token_logprobs(
+        &mut self,
+        prompts: &[String],
+        top: usize,
+    ) -> Result<Vec<Vec<(String, f64)>>, ModelError> {
+        prompts
+            .iter()
+            .map(|prompt| self.next_token_logprobs(prompt, top))
+            .collect()
+    }
+
     fn generate(
         &mut self,
         requests: &[GenerateRequest],

@@ -247,7 +247,7 @@ impl Pending {
 }
 
 /// `ln Σ exp(x)`, in f64 so that long vocabularies lose no precision.
-fn log_sum_exp(logits: &[f32]) -> f64 {
+pub(super) fn log_sum_exp(logits: &[f32]) -> f64 {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let max = f64::from(max);
     let sum: f64 = logits.iter().map(|&x| (f64::from(x) - max).exp()).sum();
