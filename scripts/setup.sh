@@ -74,6 +74,29 @@ if [ ! -s "$GEMMA" ] || [ "$(sha256_of "$GEMMA")" != "$GEMMA_SHA" ]; then
   mv "$GEMMA.partial" "$GEMMA"
 fi
 
+# AlpacaEval's annotator configs and prompts, read as the alpaca-eval package ships them
+# (its evaluators_configs folder, from the PyPI wheel; the judge_prompts of MT-Bench are in
+# the shared data).
+ALPACA_EVAL_VERSION=0.6.6
+ALPACA_EVAL_WHEEL_SHA=8f4f218b8a1d7ef379491222e90f38446ca327930b51416d55306663cf85f28c
+ALPACA_CONFIGS="$CACHE/alpaca_eval/$ALPACA_EVAL_VERSION"
+if [ ! -s "$ALPACA_CONFIGS/evaluators_configs/alpaca_eval_gpt4/configs.yaml" ]; then
+  log "fetching AlpacaEval's annotator configs (alpaca-eval==$ALPACA_EVAL_VERSION from PyPI)"
+  python3 -m pip download -q --no-deps --dest "$WHEELS" "alpaca-eval==$ALPACA_EVAL_VERSION"
+  WHEEL="$WHEELS/alpaca_eval-$ALPACA_EVAL_VERSION-py3-none-any.whl"
+  if [ "$(sha256_of "$WHEEL")" != "$ALPACA_EVAL_WHEEL_SHA" ]; then
+    log "alpaca-eval wheel has a wrong sha256; delete $WHEEL and retry"
+    exit 1
+  fi
+  rm -rf "$ALPACA_CONFIGS.partial"
+  mkdir -p "$ALPACA_CONFIGS.partial"
+  unzip -q -o "$WHEEL" 'alpaca_eval/evaluators_configs/*' -d "$ALPACA_CONFIGS.partial"
+  rm -rf "$ALPACA_CONFIGS"
+  mkdir -p "$ALPACA_CONFIGS"
+  mv "$ALPACA_CONFIGS.partial/alpaca_eval/evaluators_configs" "$ALPACA_CONFIGS/evaluators_configs"
+  rm -rf "$ALPACA_CONFIGS.partial"
+fi
+
 if [ "${1:-}" = "--reference" ]; then
   VENV="$CACHE/reference-venv"
   if ! "$VENV/bin/python" -c 'import llama_cpp, numpy' >/dev/null 2>&1; then
@@ -103,6 +126,12 @@ if [ "${1:-}" = "--reference" ]; then
   if ! "$VENV/bin/python" -c 'import transformers, scipy' >/dev/null 2>&1; then
     log "adding transformers and scipy to the reference virtualenv"
     "$VENV/bin/pip" install -q 'transformers==5.24.0' 'scipy==1.17.1'
+  fi
+  # The AlpacaEval fixture calls alpaca-eval's own win-rate and length-controlled
+  # win-rate code (importing it needs fire, openai and patsy besides what is here).
+  if ! "$VENV/bin/python" -c 'import alpaca_eval.metrics' >/dev/null 2>&1; then
+    log "adding alpaca-eval $ALPACA_EVAL_VERSION to the reference virtualenv"
+    "$VENV/bin/pip" install -q "alpaca-eval==$ALPACA_EVAL_VERSION" fire==0.7.1 openai==3.57.0 patsy==1.0.3
   fi
 fi
 

@@ -14,7 +14,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Evaluate a model on tasks; scores are stored and a killed run resumes.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the tasks yardstick knows.
     Tasks(TasksArgs),
     /// Measure speed against named peers.
@@ -42,6 +42,9 @@ pub enum Command {
     /// Benchmark contamination: find benchmark items in training corpora.
     #[command(subcommand)]
     Contam(crate::contam::ContamCommand),
+    /// Bradley–Terry ratings (Elo scale, bootstrap 95% intervals) over every pairwise
+    /// judgment in a results database (mt_bench_pairwise, alpaca_eval).
+    Ratings(crate::judged::RatingsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,6 +192,20 @@ pub struct RunArgs {
     /// Print the scores as a table or as JSON.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+    /// The judge of judged tasks (mt_bench, mt_bench_pairwise, alpaca_eval,
+    /// alpaca_eval_2): gguf:PATH or openai:MODEL; overrides the task file's `judge`.
+    #[arg(long, value_name = "SPEC")]
+    pub judge: Option<String>,
+    /// The judge's API root, when it is not --base-url.
+    #[arg(long, value_name = "URL")]
+    pub judge_base_url: Option<String>,
+    /// Environment variable with the judge's API key, when it is not --api-key-env.
+    #[arg(long, value_name = "VAR")]
+    pub judge_api_key_env: Option<String>,
+    /// The baseline model of pairwise judged tasks (mt_bench_pairwise): gguf:PATH or
+    /// openai:MODEL (at --base-url).
+    #[arg(long, value_name = "SPEC")]
+    pub baseline: Option<String>,
     #[command(flatten)]
     pub data: DataArgs,
 }

@@ -1,6 +1,6 @@
 use crate::args::{
-    BenchCommand, BenchGenerateArgs, BenchSandboxArgs, BenchScoringArgs, Cli, Command, DataArgs,
-    DriftArgs, MergeArgs, ModelArgs, OutputFormat, RunArgs, ScoringArg, TasksArgs,
+    ApiArgs, BenchCommand, BenchGenerateArgs, BenchSandboxArgs, BenchScoringArgs, Cli, Command,
+    DataArgs, DriftArgs, MergeArgs, ModelArgs, OutputFormat, RunArgs, ScoringArg, TasksArgs,
 };
 use crate::table;
 use anyhow::{Context, Result};
@@ -17,7 +17,7 @@ use yardstick_tasks::{
 
 pub fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::Tasks(args) => tasks(args),
         Command::Bench(BenchCommand::Scoring(args)) => bench_scoring(args),
         Command::Bench(BenchCommand::Generate(args)) => bench_generate(args),
@@ -32,6 +32,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Serve(args) => crate::serve::run(args),
         Command::Merge(args) => merge(args),
         Command::Drift(args) => drift(args),
+        Command::Ratings(args) => crate::judged::ratings(args),
     }
 }
 
@@ -89,6 +90,19 @@ pub(crate) fn load_tasks(
 }
 
 fn run(args: RunArgs) -> Result<()> {
+    let judged = crate::judged::judged_tasks(&args.tasks)?;
+    if !judged.is_empty() {
+        anyhow::ensure!(
+            judged.len() == args.tasks.len(),
+            "judged tasks ({}) run in a command of their own; run the other tasks separately",
+            judged
+                .iter()
+                .map(|t| t.task.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return crate::judged::run(&args, judged);
+    }
     // Tasks first: a typo in a task name should not wait for a model to load.
     let (mut tasks, selection) = load_tasks(&args.tasks, &args.data, args.num_fewshot)?;
     if let Some(instruction) = &args.system_instruction {
@@ -145,7 +159,7 @@ fn run(args: RunArgs) -> Result<()> {
             )
         }
         ModelSpec::OpenAi(name) => {
-            let mut config = OpenAiConfig::new(args.api.base_url.clone(), name);
+            let mut config = openai_config(name, &args.api, None, None);
             if args.apply_chat_template {
                 // The endpoint applies its own template: prompts go as messages to
                 // /chat/completions, which returns no prompt logprobs.
@@ -165,24 +179,7 @@ fn run(args: RunArgs) -> Result<()> {
                 }
                 config.chat = true;
             }
-            config.api_key = std::env::var(&args.api.api_key_env)
-                .ok()
-                .filter(|key| !key.is_empty());
-            config.concurrency = args.api.concurrency.max(1);
-            config.timeout =
-                std::time::Duration::from_secs_f64(args.api.request_timeout.max(0.001));
-            config.max_retries = args.api.max_retries;
-            config.requests_per_minute = args.api.requests_per_minute;
-            config.tokens_per_minute = args.api.tokens_per_minute;
-            if args.api.no_cache {
-                config.fingerprint_tag =
-                    Some(chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string());
-            }
-            let prices = match &args.api.prices {
-                Some(path) => PriceTable::load(path)?,
-                None => PriceTable::shipped(),
-            };
-            let price = prices.find(&config.model).cloned();
+            let price = api_price(&config, &args.api)?;
             let mut backend = OpenAiBackend::new(config);
             if tasks
                 .iter()
@@ -227,8 +224,41 @@ fn run(args: RunArgs) -> Result<()> {
     }
 }
 
+/// An OpenAI-compatible endpoint's settings from the command line; `base_url` and
+/// `api_key_env` replace the --base-url and --api-key-env ones when given (a judge
+/// elsewhere).
+pub(crate) fn openai_config(
+    name: String,
+    api: &ApiArgs,
+    base_url: Option<&str>,
+    api_key_env: Option<&str>,
+) -> OpenAiConfig {
+    let mut config = OpenAiConfig::new(base_url.unwrap_or(&api.base_url).to_owned(), name);
+    config.api_key = std::env::var(api_key_env.unwrap_or(&api.api_key_env))
+        .ok()
+        .filter(|key| !key.is_empty());
+    config.concurrency = api.concurrency.max(1);
+    config.timeout = std::time::Duration::from_secs_f64(api.request_timeout.max(0.001));
+    config.max_retries = api.max_retries;
+    config.requests_per_minute = api.requests_per_minute;
+    config.tokens_per_minute = api.tokens_per_minute;
+    if api.no_cache {
+        config.fingerprint_tag = Some(chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string());
+    }
+    config
+}
+
+/// The price of the endpoint's model, from --prices or the shipped table.
+pub(crate) fn api_price(config: &OpenAiConfig, api: &ApiArgs) -> Result<Option<Price>> {
+    let prices = match &api.prices {
+        Some(path) => PriceTable::load(path)?,
+        None => PriceTable::shipped(),
+    };
+    Ok(prices.find(&config.model).cloned())
+}
+
 /// The `--model` text, the demo model when none is given.
-fn model_spec_text(args: &ModelArgs) -> String {
+pub(crate) fn model_spec_text(args: &ModelArgs) -> String {
     args.model
         .clone()
         .unwrap_or_else(|| format!("gguf:{}", cached_model(DEMO_MODEL).display()))
@@ -280,14 +310,24 @@ fn evaluate_and_report(
     };
     let outcome = evaluate(backend, tasks, selection, &mut store, &eval_options)
         .context("evaluation stopped; rerun the same command to resume from the store")?;
+    print_outcome(&outcome, args.output, &db_path)
+}
+
+/// Prints a run's scores (a table, or JSON) and fails with [`Incomplete`] when
+/// documents were left unscored.
+pub(crate) fn print_outcome(
+    outcome: &yardstick_engine::RunOutcome,
+    output: OutputFormat,
+    db_path: &std::path::Path,
+) -> Result<()> {
     let failed = outcome.failed();
-    match args.output {
+    match output {
         OutputFormat::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&table::outcome_json(&outcome))?
+            serde_json::to_string_pretty(&table::outcome_json(outcome))?
         ),
         OutputFormat::Table => {
-            print!("{}", table::scores_table(&outcome));
+            print!("{}", table::scores_table(outcome));
             println!(
                 "\nrun {}  {:.1} s  {:.1} docs/s computed\nresults: {}\ndatabase: {}",
                 outcome.run_id,
@@ -420,6 +460,7 @@ fn tasks(args: TasksArgs) -> Result<()> {
     let registry = registry(&args.data)?;
     let mut names = registry.names();
     names.extend(registry.group_names());
+    names.extend(yardstick_judge::builtin_judged_tasks());
     names.sort_unstable();
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&names)?),

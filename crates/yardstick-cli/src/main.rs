@@ -8,6 +8,7 @@ mod args;
 mod bench_api;
 mod commands;
 mod contam;
+mod judged;
 mod report;
 mod sandbox;
 mod serve;

@@ -5,45 +5,10 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use yardstick_models::{cached_model, DEMO_MODEL, GEMMA_MODEL};
+use yardstick_models::{cached_model, GEMMA_MODEL};
 
-fn yardstick() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_yardstick"));
-    cmd.env("YARDSTICK_DATA_DIR", data_dir());
-    cmd
-}
-
-fn data_dir() -> PathBuf {
-    let dir = std::env::var_os("YARDSTICK_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    assert!(
-        dir.join("arc").exists(),
-        "benchmark data not found at {}; set YARDSTICK_DATA_DIR",
-        dir.display()
-    );
-    dir
-}
-
-/// The demo model's name as `yardstick serve` and llama-cpp-python's server call it.
-const SMOL: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
-
-fn demo_model() -> String {
-    let path = cached_model(DEMO_MODEL);
-    assert!(
-        path.exists(),
-        "demo model missing at {}: run scripts/setup.sh",
-        path.display()
-    );
-    format!("gguf:{}", path.display())
-}
-
-fn text(output: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+mod common;
+use common::*;
 
 #[test]
 fn every_subcommand_has_help() {
@@ -82,6 +47,7 @@ fn every_subcommand_has_help() {
         "compare",
         "report",
         "ui",
+        "ratings",
     ] {
         assert!(
             seen.iter().any(|s| s == expected),
@@ -98,6 +64,14 @@ fn tasks_lists_builtin_tasks_as_json() {
         .unwrap();
     let names: Vec<String> = serde_json::from_slice(&output.stdout).unwrap();
     assert!(names.contains(&"arc_easy".to_owned()) && names.contains(&"arc_challenge".to_owned()));
+    for judged in [
+        "mt_bench",
+        "mt_bench_pairwise",
+        "alpaca_eval",
+        "alpaca_eval_2",
+    ] {
+        assert!(names.contains(&judged.to_owned()), "{judged} not listed");
+    }
 }
 
 #[test]
@@ -1010,16 +984,6 @@ fn run_api(model: &str, url: &str, out: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// Kills the child process when the test ends, however it ends.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Every stored record of `db`, by task hash order and document.
 fn records(db: &Path) -> Vec<Value> {
     let conn =
@@ -1167,15 +1131,6 @@ fn serve_and_api_backend_match_in_process_results() {
     );
 }
 
-/// A loopback port nobody listens on right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts llama-cpp-python's OpenAI-compatible server (scripts/parity/reference_server.py,
 /// from the reference virtualenv scripts/setup.sh --reference builds) on the demo model;
 /// returns it once it answers.
@@ -1263,23 +1218,6 @@ fn api_backend_probes_and_agrees_with_llama_cpp_python_server() {
         largest < 1e-4,
         "largest log-likelihood difference {largest}"
     );
-}
-
-/// A stand-in OpenAI-compatible endpoint on loopback: `answer` maps each request body
-/// to a status and a body. Returns the API root.
-fn stub_endpoint(answer: impl Fn(&str) -> (u16, String) + Send + 'static) -> String {
-    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/v1", server.server_addr().to_ip().unwrap());
-    std::thread::spawn(move || {
-        for mut request in server.incoming_requests() {
-            let mut body = String::new();
-            let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
-            let (status, text) = answer(&body);
-            let _ =
-                request.respond(tiny_http::Response::from_string(text).with_status_code(status));
-        }
-    });
-    url
 }
 
 /// Issue 5: a document whose API requests fail after every retry is recorded as failed,

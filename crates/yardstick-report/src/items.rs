@@ -41,10 +41,70 @@ impl ItemView {
     pub fn from_record(task: &str, item: &StoredItem) -> Self {
         let record = &item.record;
         let arguments = record.get("arguments").and_then(Value::as_object);
-        let prompt = text_of(record.pointer("/arguments/gen_args_0/arg_0"));
+        let mut prompt = text_of(record.pointer("/arguments/gen_args_0/arg_0"));
         let mut responses = Vec::new();
         let mut judgment = Vec::new();
-        if let Some(filters) = record.get("filters").and_then(Value::as_object) {
+        let texts = |field: &str| -> Vec<String> {
+            record
+                .get(field)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|v| text_of(Some(v)))
+                .collect()
+        };
+        if let Some(judgments) = record.get("judgments").and_then(Value::as_array) {
+            // MT-Bench: the turns, the answers (and a baseline's), each judgment with the
+            // rating or verdict read from it.
+            prompt = texts("questions")
+                .iter()
+                .enumerate()
+                .map(|(i, q)| format!("[turn {}] {q}", i + 1))
+                .collect::<Vec<_>>()
+                .join("\n\n");
+            for (i, answer) in texts("answers").iter().enumerate() {
+                responses.push(format!("[turn {}] {answer}", i + 1));
+            }
+            for (i, answer) in texts("baseline_answers").iter().enumerate() {
+                let baseline = text_of(record.get("baseline"));
+                responses.push(format!("[{baseline}, turn {}] {answer}", i + 1));
+            }
+            for j in judgments {
+                let read = match (j.get("score"), j.get("winner")) {
+                    (Some(score), _) if !score.is_null() => format!("rating {score}"),
+                    (_, Some(winner)) if !winner.is_null() => {
+                        format!("winner {}", text_of(Some(winner)))
+                    }
+                    _ => "no rating or verdict: failed, left out".to_owned(),
+                };
+                let order = j
+                    .get("order")
+                    .map(|o| format!(", {}", text_of(Some(o))))
+                    .unwrap_or_default();
+                judgment.push(format!(
+                    "[turn {}{order}, {}] {read}\n{}",
+                    text_of(j.get("turn")),
+                    text_of(j.get("prompt")),
+                    text_of(j.get("judgment"))
+                ));
+            }
+        } else if let Some(instruction) = record.get("instruction") {
+            // AlpacaEval: the instruction, the candidate's output and the reference's.
+            prompt = text_of(Some(instruction));
+            responses.push(text_of(record.get("output_2")));
+            responses.push(format!(
+                "[{}] {}",
+                text_of(record.get("generator_1")),
+                text_of(record.get("output_1"))
+            ));
+            let preference = match record.get("preference") {
+                Some(p) if !p.is_null() => {
+                    format!("preference {p} (1: reference better, 2: candidate better)")
+                }
+                _ => "no preference read: failed, left out".to_owned(),
+            };
+            judgment.push(preference);
+        } else if let Some(filters) = record.get("filters").and_then(Value::as_object) {
             for text in record
                 .pointer("/resps/0")
                 .and_then(Value::as_array)
@@ -206,5 +266,32 @@ mod tests {
         assert!(html
             .contains("&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"));
         assert!(html.contains("m&lt;1&gt; on t"));
+    }
+
+    #[test]
+    fn judged_items_show_answers_judgments_and_scores_together() {
+        let item = StoredItem::new(
+            1,
+            json!({
+                "questions": ["Write a poem.", "Shorter."],
+                "answers": ["Roses <red>.", "Roses."],
+                "judgments": [
+                    {"turn": 1, "prompt": "single-v1", "judgment": "Fine. [[6]]", "score": 6.0},
+                    {"turn": 2, "prompt": "single-v1-multi-turn", "judgment": "??", "score": null}
+                ],
+                "metrics": ["score"], "score": 6.0
+            }),
+        );
+        let view = ItemView::from_record("mt_bench", &item);
+        assert_eq!(view.prompt, "[turn 1] Write a poem.\n\n[turn 2] Shorter.");
+        assert_eq!(
+            view.responses,
+            vec!["[turn 1] Roses <red>.", "[turn 2] Roses."]
+        );
+        assert!(view.judgment[0].starts_with("[turn 1, single-v1] rating 6.0\nFine. [[6]]"));
+        assert!(view.judgment[1].contains("failed, left out"));
+        assert_eq!(view.scores, vec![("score".to_owned(), 6.0)]);
+        let html = items_page("m", "mt_bench", &[view], "");
+        assert!(html.contains("Roses &lt;red&gt;."));
     }
 }
