@@ -133,6 +133,14 @@ if [ "${1:-}" = "--reference" ]; then
     log "adding alpaca-eval $ALPACA_EVAL_VERSION to the reference virtualenv"
     "$VENV/bin/pip" install -q "alpaca-eval==$ALPACA_EVAL_VERSION" fire==0.7.1 openai==3.57.0 patsy==1.0.3
   fi
+  # The BFCL fixture runs bfcl-eval's own decoder and AST checker. Its full dependency
+  # set pins an old numpy and every vendor SDK, so only what the checker imports.
+  if ! "$VENV/bin/python" -c 'import bfcl_eval, tree_sitter, overrides' >/dev/null 2>&1; then
+    log "adding bfcl-eval 2026.3.23 (checker only) to the reference virtualenv"
+    "$VENV/bin/pip" install -q --no-deps bfcl-eval==2026.3.23
+    "$VENV/bin/pip" install -q --no-deps --only-binary=:all: tree_sitter==0.21.3 \
+      tree-sitter-java==0.21.0 tree-sitter-javascript==0.21.4 overrides==7.7.0
+  fi
 fi
 
 log "ready: models in $MODELS"

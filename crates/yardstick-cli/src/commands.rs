@@ -91,17 +91,20 @@ pub(crate) fn load_tasks(
 
 fn run(args: RunArgs) -> Result<()> {
     let judged = crate::judged::judged_tasks(&args.tasks)?;
-    if !judged.is_empty() {
+    let suites = crate::judged::suite_tasks(&args.tasks)?;
+    if !judged.is_empty() || !suites.is_empty() {
+        let names: Vec<&str> = judged
+            .iter()
+            .map(|t| t.task.as_str())
+            .chain(suites.iter().map(|t| t.task.as_str()))
+            .collect();
         anyhow::ensure!(
-            judged.len() == args.tasks.len(),
-            "judged tasks ({}) run in a command of their own; run the other tasks separately",
-            judged
-                .iter()
-                .map(|t| t.task.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            names.len() == args.tasks.len(),
+            "judged and suite tasks ({}) run in a command of their own; run the lm-eval tasks \
+             separately",
+            names.join(", ")
         );
-        return crate::judged::run(&args, judged);
+        return crate::judged::run(&args, judged, suites);
     }
     // Tasks first: a typo in a task name should not wait for a model to load.
     let (mut tasks, selection) = load_tasks(&args.tasks, &args.data, args.num_fewshot)?;
@@ -461,6 +464,7 @@ fn tasks(args: TasksArgs) -> Result<()> {
     let mut names = registry.names();
     names.extend(registry.group_names());
     names.extend(yardstick_judge::builtin_judged_tasks());
+    names.extend(yardstick_suites::builtin_suite_tasks());
     names.sort_unstable();
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&names)?),

@@ -12,6 +12,7 @@ use yardstick_judge::{
 use yardstick_metrics::{online_elo, rate, Battle};
 use yardstick_models::{Backend, GgufModel, ModelSpec, OpenAiBackend, OpenAiConfig, Price};
 use yardstick_store::Store;
+use yardstick_suites::{run_suite, SuiteTaskConfig};
 use yardstick_tasks::{ChatFormat, ChatTemplate};
 
 /// The judged tasks among `--tasks` (built-in names or judged task files).
@@ -19,6 +20,17 @@ pub(crate) fn judged_tasks(names: &[String]) -> Result<Vec<JudgedTaskConfig>> {
     let mut out = Vec::new();
     for name in names {
         if let Some(task) = JudgedTaskConfig::find(name)? {
+            out.push(task);
+        }
+    }
+    Ok(out)
+}
+
+/// The suite tasks among `--tasks` (BFCL, NIAH, HaluEval, AdvBench, structured output).
+pub(crate) fn suite_tasks(names: &[String]) -> Result<Vec<SuiteTaskConfig>> {
+    let mut out = Vec::new();
+    for name in names {
+        if let Some(task) = SuiteTaskConfig::find(name)? {
             out.push(task);
         }
     }
@@ -100,12 +112,17 @@ impl LoadedModel {
     }
 }
 
-/// Runs each judged task: the candidate (`--model`), the judge (`--judge`, else the task
-/// file's) and for pairwise tasks the baseline (`--baseline`).
-pub(crate) fn run(args: &RunArgs, tasks: Vec<JudgedTaskConfig>) -> Result<()> {
+/// Runs each suite task on the candidate (`--model`), then each judged task with its
+/// judge (`--judge`, else the task file's) and for pairwise tasks the baseline
+/// (`--baseline`).
+pub(crate) fn run(
+    args: &RunArgs,
+    tasks: Vec<JudgedTaskConfig>,
+    suites: Vec<SuiteTaskConfig>,
+) -> Result<()> {
     let data_dir = args.data.data_dir.clone().context(
-        "judged tasks read their questions from the data directory; give --data-dir or set \
-         YARDSTICK_DATA_DIR",
+        "judged and suite tasks read their items from the data directory; give --data-dir or \
+         set YARDSTICK_DATA_DIR",
     )?;
     let db_path = args
         .db
@@ -123,6 +140,16 @@ pub(crate) fn run(args: &RunArgs, tasks: Vec<JudgedTaskConfig>) -> Result<()> {
         chunk_docs: args.chunk_docs.min(16),
         progress: true,
     };
+    for task in suites {
+        let mut candidate = Participant {
+            backend: candidate_backend.as_mut(),
+            chat: &candidate_chat,
+            source: candidate_spec.clone(),
+        };
+        let outcome = run_suite(&task, &mut candidate, &mut store, &options)
+            .context("evaluation stopped; rerun the same command to resume from the store")?;
+        print_outcome(&outcome.run, args.output, &db_path)?;
+    }
     for task in tasks {
         let judge_spec = args
             .judge

@@ -20,7 +20,8 @@ mod request;
 pub use fingerprint::{sha256_file, sha256_hex, ModelFingerprint};
 pub use names::{TaskName, DATA_DIR_ENV};
 pub use python::{
-    is_python_whitespace, python_capitalize, python_float, python_json_dumps, python_strip,
+    is_python_whitespace, python_capitalize, python_float, python_json_ascii, python_json_dumps,
+    python_strip,
 };
 pub use request::{
     cut_at_stop, ApiCall, GenerateRequest, GenerateResponse, LogProb, LoglikelihoodRequest,

@@ -69,6 +69,24 @@ pub fn python_float(x: f64) -> String {
     }
 }
 
+/// The output of [`python_json_dumps`] as Python's default `ensure_ascii=True` writes
+/// it: every character from DEL (U+007F) up as `\uXXXX` (lowercase hex, surrogate pairs
+/// above U+FFFF). Such characters only ever occur inside JSON strings.
+pub fn python_json_ascii(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if (c as u32) < 0x7f {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
 /// `json.dumps(value, ensure_ascii=False, indent=indent)` as Python writes it: on one
 /// line with `", "` and `": "` separators when `indent` is `None`, else one item per
 /// line indented by `indent` spaces per level with `","` and `": "`; floats as `repr`.

@@ -12,6 +12,10 @@
 //!
 //! Any backend can be the judge, a local GGUF model included. A judgment that does not
 //! parse is recorded as failed and left out of the scores, never counted as a score.
+//!
+//! [`begin`], [`finish`] and [`Participant`] are the bookkeeping every task with its own
+//! evaluation loop shares (yardstick-suites uses them too): the run and task registered
+//! in the store, answers generated through a chat format, the results JSON and samples.
 
 mod alpaca;
 mod battles;
@@ -30,6 +34,6 @@ pub use mt_bench::{
     load_questions, load_reference_answers, run_mt_bench, temperature, Question,
     REFERENCE_CATEGORIES,
 };
-pub use participant::Participant;
-pub use run::{JudgedOptions, JudgedOutcome};
+pub use participant::{message, Participant, Said, Turn};
+pub use run::{begin, finish, Bookkeeping, JudgedOptions, JudgedOutcome, Scored};
 pub use task::{builtin_judged_tasks, JudgeMode, JudgedKind, JudgedTaskConfig};

@@ -18,7 +18,7 @@ pub struct Participant<'a> {
 
 /// One conversation to continue.
 #[derive(Debug, Clone)]
-pub(crate) struct Turn {
+pub struct Turn {
     /// The messages so far, ending with the user's.
     pub messages: Vec<ChatMessage>,
     /// How tokens are chosen.
@@ -30,9 +30,12 @@ pub(crate) struct Turn {
 /// What a participant said: the prompt it saw, its answer, and what an API said about
 /// the call.
 #[derive(Debug, Clone)]
-pub(crate) struct Said {
+pub struct Said {
+    /// The rendered prompt.
     pub prompt: String,
+    /// The answer, trimmed.
     pub text: String,
+    /// What the endpoint reported (API models).
     pub api: Option<ApiCall>,
 }
 
@@ -48,18 +51,18 @@ impl Participant<'_> {
     }
 
     /// What decides its answers besides the prompt: weights and chat format.
-    pub(crate) fn identity(&self) -> String {
+    pub fn identity(&self) -> String {
         format!("{}|{}", self.backend.fingerprint(), self.chat.fingerprint())
     }
 
     /// A user message from `text`.
-    pub(crate) fn user(text: &str) -> ChatMessage {
+    pub fn user(text: &str) -> ChatMessage {
         message("user", text)
     }
 
     /// Continues each conversation in one backend call; answers are trimmed of
     /// surrounding whitespace, as FastChat trims them.
-    pub(crate) fn say(
+    pub fn say(
         &mut self,
         task: &str,
         doc_ids: &[usize],
@@ -103,7 +106,7 @@ impl Participant<'_> {
 }
 
 /// A chat message.
-pub(crate) fn message(role: &str, content: &str) -> ChatMessage {
+pub fn message(role: &str, content: &str) -> ChatMessage {
     ChatMessage {
         role: role.to_owned(),
         content: content.to_owned(),

@@ -26,18 +26,23 @@ pub struct JudgedOptions {
     pub progress: bool,
 }
 
-/// The stored task a judged run's scores live under, begun in the store.
-pub(crate) struct Bookkeeping {
+/// The stored task a run's scores live under, begun in the store.
+pub struct Bookkeeping {
+    /// When the run started.
     pub started: Instant,
+    /// The run's id.
     pub run_id: String,
+    /// The task.
     pub task: TaskName,
+    /// Where its items are stored.
     pub key: ItemKey,
+    /// The task's configuration (its hash is the task hash).
     pub config: Value,
 }
 
 /// Registers the candidate, the task (its config hash from `config`) and the run, so
 /// `compare` finds the scores and a rerun resumes.
-pub(crate) fn begin(
+pub fn begin(
     store: &Store,
     candidate: &Participant<'_>,
     task: &str,
@@ -77,8 +82,9 @@ pub(crate) fn begin(
     })
 }
 
-/// What a judged run scored.
-pub(crate) struct Scored {
+/// What a run scored.
+pub struct Scored {
+    /// The task's metrics.
     pub metrics: Vec<(String, Aggregate)>,
     /// Items in the data.
     pub original: usize,
@@ -109,7 +115,7 @@ pub struct JudgedOutcome {
 
 /// Writes the results JSON and the samples, marks the run finished, and returns the
 /// outcome the command line prints.
-pub(crate) fn finish(
+pub fn finish(
     store: &Store,
     book: Bookkeeping,
     candidate: &Participant<'_>,

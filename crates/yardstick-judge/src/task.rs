@@ -94,7 +94,8 @@ impl JudgedTaskConfig {
             // Only files that say which judged evaluation they are belong here.
             let is_judged = serde_yaml::from_str::<serde_yaml::Value>(&text)
                 .ok()
-                .is_some_and(|v| v.get("kind").is_some());
+                .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+                .is_some_and(|kind| kind == "mt_bench" || kind == "alpaca_eval");
             if is_judged {
                 return Self::parse(&text, path).map(Some);
             }

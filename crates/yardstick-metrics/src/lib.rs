@@ -16,6 +16,7 @@
 mod aggregate;
 mod choice;
 mod code;
+mod function_call;
 mod judge;
 mod length_controlled;
 mod membership;
@@ -28,6 +29,10 @@ mod winrate;
 pub use aggregate::Aggregate;
 pub use choice::{multiple_choice, MultipleChoiceScores};
 pub use code::pass_at_k;
+pub use function_call::{
+    check_calls, decode_calls, is_irrelevance_correct, Call, CheckOutcome, DecodeError,
+    FunctionDoc, PyValue,
+};
 pub use judge::{
     load_judge_prompts, parse_pair_verdict, parse_ranking, parse_rating, JudgeError, JudgePrompt,
     PairVerdict,

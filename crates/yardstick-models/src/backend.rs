@@ -43,6 +43,24 @@ pub trait Backend {
         )))
     }
 
+    /// `text` as the model's tokens, with no BOS: what long-context tasks measure
+    /// lengths in. `None` when the backend has no local tokenizer (an API).
+    fn text_tokens(&self, text: &str) -> Option<Vec<yardstick_core::TokenId>> {
+        let _ = text;
+        None
+    }
+
+    /// Tokens back to text (a local tokenizer only).
+    fn token_text(&self, tokens: &[yardstick_core::TokenId]) -> Option<String> {
+        let _ = tokens;
+        None
+    }
+
+    /// The context window the model was trained with, when known.
+    fn context_window(&self) -> Option<usize> {
+        None
+    }
+
     /// What the endpoint reported for each request of the last successful call, in
     /// request order (model id, system fingerprint, token usage), then forgotten. Empty
     /// for backends that are not remote APIs.

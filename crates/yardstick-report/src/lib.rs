@@ -20,7 +20,7 @@ pub use escape::{decode_query_value, encode_query_value, escape_html};
 pub use html::{comparison_page, page, Links};
 pub use items::{items_page, ItemView};
 pub use server::{Leaderboard, LeaderboardOptions, Page};
-pub use svg::{bars, radar};
+pub use svg::{bars, heatmap, radar};
 pub use tables::{csv, format_value, json, markdown, markdown_table};
 
 use std::path::{Path, PathBuf};

@@ -191,3 +191,61 @@ pub fn bars(comparison: &Comparison, column: usize) -> String {
     svg.push_str("</svg>");
     svg
 }
+/// A heatmap: one cell per (column, row) with its score in [0, 1] (red 0, green 1,
+/// grey when missing) and its value written in it, columns and rows labelled; used for
+/// needle-in-a-haystack retrieval by context length (columns) and depth (rows).
+pub fn heatmap(
+    title: &str,
+    columns: &[String],
+    rows: &[String],
+    values: &[Vec<Option<f64>>],
+) -> String {
+    let (cell_w, cell_h, left, top) = (64.0, 28.0, 70.0, 50.0);
+    let width = left + cell_w * columns.len() as f64 + 20.0;
+    let height = top + cell_h * rows.len() as f64 + 50.0;
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">\n<text x=\"{left}\" y=\"20\" font-size=\"14\">{}</text>\n",
+        escape_html(title)
+    );
+    for (r, row) in rows.iter().enumerate() {
+        let y = top + cell_h * r as f64;
+        let _ = writeln!(
+            out,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            left - 6.0,
+            y + cell_h * 0.65,
+            escape_html(row)
+        );
+        for c in 0..columns.len() {
+            let x = left + cell_w * c as f64;
+            let value = values.get(r).and_then(|v| v.get(c)).copied().flatten();
+            let (fill, label) = match value {
+                Some(v) => {
+                    let v = v.clamp(0.0, 1.0);
+                    let red = (220.0 * (1.0 - v) + 40.0 * v) as u8;
+                    let green = (60.0 * (1.0 - v) + 170.0 * v) as u8;
+                    (format!("rgb({red},{green},70)"), format!("{v:.2}"))
+                }
+                None => ("#ccc".to_owned(), "–".to_owned()),
+            };
+            let _ = writeln!(
+                out,
+                "<rect x=\"{x}\" y=\"{y}\" width=\"{cell_w}\" height=\"{cell_h}\" fill=\"{fill}\" stroke=\"#fff\"/><text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#fff\">{label}</text>",
+                x + cell_w / 2.0,
+                y + cell_h * 0.65
+            );
+        }
+    }
+    let bottom = top + cell_h * rows.len() as f64;
+    for (c, column) in columns.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            left + cell_w * (c as f64 + 0.5),
+            bottom + 16.0,
+            escape_html(column)
+        );
+    }
+    out.push_str("</svg>\n");
+    out
+}

@@ -188,6 +188,11 @@ impl GgufModel {
             .collect()
     }
 
+    /// The context window the model was trained with (`n_ctx_train`).
+    pub fn context_window(&self) -> usize {
+        self.model.n_ctx_train() as usize
+    }
+
     /// Turns token ids back into text (special tokens rendered, no BOS stripping).
     pub fn detokenize(&self, tokens: &[TokenId]) -> String {
         let tokens: Vec<LlamaToken> = tokens.iter().map(|t| LlamaToken(t.0)).collect();
@@ -660,6 +665,22 @@ impl GgufSession<'_> {
 }
 
 impl Backend for GgufSession<'_> {
+    fn text_tokens(&self, text: &str) -> Option<Vec<TokenId>> {
+        let mut tokens = self.model.tokenize(text);
+        let info = self.model.tokenizer_info();
+        if info.adds_bos && tokens.first() == Some(&info.prefix_token) {
+            tokens.remove(0);
+        }
+        Some(tokens)
+    }
+
+    fn token_text(&self, tokens: &[TokenId]) -> Option<String> {
+        Some(self.model.detokenize(tokens))
+    }
+
+    fn context_window(&self) -> Option<usize> {
+        Some(self.model.context_window())
+    }
     fn first_token_logprobs(
         &mut self,
         prompts: &[String],

@@ -1,0 +1,171 @@
+//! Suite task files: YAML naming the kind of task, its data and its budgets.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use yardstick_judge::JudgedError;
+
+/// Which suite a task file runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuiteKind {
+    /// BFCL function calling.
+    Bfcl,
+    /// Needle in a haystack.
+    Niah,
+    /// HaluEval hallucination classification.
+    Halueval,
+    /// AdvBench refusals.
+    Advbench,
+    /// JSON answers to a schema.
+    StructuredOutput,
+}
+
+/// A suite task file. Paths are relative to the data directory (`builtin:` for data
+/// shipped with yardstick).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteTaskConfig {
+    /// The task's name.
+    pub task: String,
+    /// Which suite.
+    pub kind: SuiteKind,
+    /// The items (questions, behaviours, responses).
+    pub data: PathBuf,
+    /// BFCL: the possible answers (none for irrelevance).
+    pub answers: Option<PathBuf>,
+    /// BFCL: the category (`simple_python`, `parallel`, `irrelevance`, ...).
+    pub category: Option<String>,
+    /// Most tokens of each answer.
+    pub max_new_tokens: usize,
+    /// NIAH: the long text the haystack is cut from (JSON list of objects with `output`,
+    /// or plain text files).
+    #[serde(default)]
+    pub haystack: Vec<PathBuf>,
+    /// NIAH: context lengths in the model's tokens.
+    #[serde(default)]
+    pub context_lengths: Vec<usize>,
+    /// NIAH: needle depths in percent of the context.
+    #[serde(default)]
+    pub depths: Vec<f64>,
+    /// NIAH: the sentence hidden in the haystack.
+    pub needle: Option<String>,
+    /// NIAH: the question whose answer is the needle.
+    pub question: Option<String>,
+    /// NIAH: the words an answer must contain to count as retrieved.
+    pub answer_contains: Option<String>,
+}
+
+static BUILTIN: &[(&str, &str)] = &[
+    (
+        "bfcl_simple_python",
+        include_str!("../tasks/bfcl_simple_python.yaml"),
+    ),
+    ("bfcl_multiple", include_str!("../tasks/bfcl_multiple.yaml")),
+    ("bfcl_parallel", include_str!("../tasks/bfcl_parallel.yaml")),
+    (
+        "bfcl_parallel_multiple",
+        include_str!("../tasks/bfcl_parallel_multiple.yaml"),
+    ),
+    (
+        "bfcl_live_simple",
+        include_str!("../tasks/bfcl_live_simple.yaml"),
+    ),
+    (
+        "bfcl_irrelevance",
+        include_str!("../tasks/bfcl_irrelevance.yaml"),
+    ),
+    ("niah", include_str!("../tasks/niah.yaml")),
+    (
+        "halueval_general",
+        include_str!("../tasks/halueval_general.yaml"),
+    ),
+    ("advbench", include_str!("../tasks/advbench.yaml")),
+    (
+        "structured_output",
+        include_str!("../tasks/structured_output.yaml"),
+    ),
+];
+
+/// The data shipped with yardstick, for `builtin:` paths.
+static BUILTIN_DATA: &[(&str, &str)] = &[(
+    "structured_output.jsonl",
+    include_str!("../tasks/structured_output.jsonl"),
+)];
+
+/// The names of the built-in suite tasks.
+pub fn builtin_suite_tasks() -> Vec<&'static str> {
+    BUILTIN.iter().map(|(name, _)| *name).collect()
+}
+
+impl SuiteTaskConfig {
+    /// A built-in task by name, or a suite task file given by path (`*.yaml` with a
+    /// suite `kind`); `None` otherwise.
+    pub fn find(name: &str) -> Result<Option<Self>, JudgedError> {
+        if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| *n == name) {
+            return Self::parse(text, Path::new(&format!("builtin:{name}.yaml"))).map(Some);
+        }
+        let path = Path::new(name);
+        if path.extension().is_some_and(|e| e == "yaml" || e == "yml") && path.is_file() {
+            let text = std::fs::read_to_string(path).map_err(|e| JudgedError::Data {
+                path: path.to_owned(),
+                line: 0,
+                message: e.to_string(),
+            })?;
+            let kind = serde_yaml::from_str::<serde_yaml::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned));
+            let suites = ["bfcl", "niah", "halueval", "advbench", "structured_output"];
+            if kind.is_some_and(|k| suites.contains(&k.as_str())) {
+                return Self::parse(&text, path).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Parses a task file's text; errors name the file, line and field.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, JudgedError> {
+        serde_yaml::from_str(text).map_err(|e| JudgedError::Data {
+            path: path.to_owned(),
+            line: e.location().map_or(0, |l| l.line()),
+            message: e.to_string(),
+        })
+    }
+
+    /// The text of a data file: `builtin:NAME` from yardstick itself, else under
+    /// `data_dir`.
+    pub fn read_data(
+        &self,
+        file: &Path,
+        data_dir: &Path,
+    ) -> Result<(PathBuf, String), JudgedError> {
+        let text = file.to_string_lossy();
+        if let Some(name) = text.strip_prefix("builtin:") {
+            return BUILTIN_DATA
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, data)| (file.to_owned(), (*data).to_owned()))
+                .ok_or_else(|| JudgedError::Config(format!("no built-in data file {name}")));
+        }
+        let path = data_dir.join(file);
+        let data = std::fs::read_to_string(&path).map_err(|e| JudgedError::Data {
+            path: path.clone(),
+            line: 0,
+            message: format!("{e}; is --data-dir (or YARDSTICK_DATA_DIR) the shared data folder?"),
+        })?;
+        Ok((path, data))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_tasks_parse() {
+        for name in builtin_suite_tasks() {
+            let task = SuiteTaskConfig::find(name).unwrap().unwrap();
+            assert_eq!(task.task, name);
+        }
+        assert!(SuiteTaskConfig::find("mt_bench").unwrap().is_none());
+    }
+}
