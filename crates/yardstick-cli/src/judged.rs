@@ -7,7 +7,7 @@ use clap::Args;
 use std::path::PathBuf;
 use yardstick_judge::{
     run_alpaca_eval, run_mt_bench, stored_battles, JudgeMode, JudgedKind, JudgedOptions,
-    JudgedTaskConfig, Participant,
+    JudgedOutcome, JudgedTaskConfig, Participant,
 };
 use yardstick_metrics::{online_elo, rate, Battle};
 use yardstick_models::{Backend, GgufModel, ModelSpec, OpenAiBackend, OpenAiConfig, Price};
@@ -146,8 +146,35 @@ pub(crate) fn run(
             chat: &candidate_chat,
             source: candidate_spec.clone(),
         };
-        let outcome = run_suite(&task, &mut candidate, &mut store, &options)
+        let judge_spec = args.judge.clone().or_else(|| task.judge.clone());
+        let judge_model = match &judge_spec {
+            Some(spec) => Some(LoadedModel::load(
+                spec,
+                &args.api,
+                args.judge_base_url.as_deref(),
+                args.judge_api_key_env.as_deref(),
+            )?),
+            None => None,
+        };
+        let judge_chat = judge_model
+            .as_ref()
+            .map(LoadedModel::chat_format)
+            .transpose()?;
+        let mut judge_backend = match &judge_model {
+            Some(model) => Some(model.backend(args)?),
+            None => None,
+        };
+        let mut judge = match (judge_backend.as_mut(), &judge_chat, &judge_spec) {
+            (Some(backend), Some(chat), Some(spec)) => Some(Participant {
+                backend: backend.as_mut(),
+                chat,
+                source: spec.clone(),
+            }),
+            _ => None,
+        };
+        let outcome = run_suite(&task, &mut candidate, judge.as_mut(), &mut store, &options)
             .context("evaluation stopped; rerun the same command to resume from the store")?;
+        report_judge(&outcome, judge_model.as_ref());
         print_outcome(&outcome.run, args.output, &db_path)?;
     }
     for task in tasks {
@@ -218,35 +245,40 @@ pub(crate) fn run(
             }
         }
         .context("evaluation stopped; rerun the same command to resume from the store")?;
-        for note in &outcome.notes {
-            eprintln!("{note}");
-        }
-        if outcome.failed_judgments > 0 {
-            eprintln!(
-                "{} judgments did not parse (no rating or verdict in the judge's answer): \
-                 recorded in the samples, left out of the scores",
-                outcome.failed_judgments
-            );
-        }
-        if let Some(usage) = outcome.judge_usage {
-            let cost = match &judge_model {
-                LoadedModel::OpenAi {
-                    price: Some(price), ..
-                } => format!(
-                    ", ${:.4} at {} prices",
-                    price.cost(usage.prompt_tokens, usage.completion_tokens),
-                    price.as_of
-                ),
-                _ => String::new(),
-            };
-            eprintln!(
-                "judge: {} requests, {} prompt and {} completion tokens{cost}",
-                usage.requests, usage.prompt_tokens, usage.completion_tokens
-            );
-        }
+        report_judge(&outcome, Some(&judge_model));
         print_outcome(&outcome.run, args.output, &db_path)?;
     }
     Ok(())
+}
+
+/// Prints what the judge did: notes, failed judgments, tokens and cost.
+fn report_judge(outcome: &JudgedOutcome, judge_model: Option<&LoadedModel>) {
+    for note in &outcome.notes {
+        eprintln!("{note}");
+    }
+    if outcome.failed_judgments > 0 {
+        eprintln!(
+            "{} judgments did not parse (no rating or verdict in the judge's answer): \
+         recorded in the samples, left out of the scores",
+            outcome.failed_judgments
+        );
+    }
+    if let Some(usage) = outcome.judge_usage {
+        let cost = match judge_model {
+            Some(LoadedModel::OpenAi {
+                price: Some(price), ..
+            }) => format!(
+                ", ${:.4} at {} prices",
+                price.cost(usage.prompt_tokens, usage.completion_tokens),
+                price.as_of
+            ),
+            _ => String::new(),
+        };
+        eprintln!(
+            "judge: {} requests, {} prompt and {} completion tokens{cost}",
+            usage.requests, usage.prompt_tokens, usage.completion_tokens
+        );
+    }
 }
 
 /// `yardstick ratings`.

@@ -4,7 +4,7 @@
 //! judge is a stand-in endpoint with a fixed rule, and where the path through a real
 //! judge is checked the demo model judges.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
@@ -86,17 +86,6 @@ fn last_message(body: &str) -> String {
         .and_then(|m| m["content"].as_str())
         .unwrap_or_default()
         .to_owned()
-}
-
-/// A chat completion carrying `content`, with token counts.
-fn chat_answer(content: &str) -> (u16, String) {
-    let body = json!({
-        "id": "chatcmpl-judge", "object": "chat.completion", "created": 0, "model": "gpt-4",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                     "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13},
-    });
-    (200, body.to_string())
 }
 
 /// Issue 8: `yardstick run --tasks mt_bench --judge gguf:<demo>` runs end to end through

@@ -148,8 +148,13 @@ fn decoder_and_checker_agree_with_bfcl_on_every_fixture_case() {
                         .iter()
                         .map(|f| FunctionDoc::from_json(f).unwrap())
                         .collect();
-                    let outcome =
-                        check_calls(category, &functions, &calls, &answers[id]["ground_truth"]);
+                    let outcome = check_calls(
+                        category,
+                        &functions,
+                        &calls,
+                        &answers[id]["ground_truth"],
+                        false,
+                    );
                     (outcome.valid, outcome.error_type)
                 }
             }

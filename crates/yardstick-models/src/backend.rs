@@ -4,6 +4,15 @@ use yardstick_core::{
     ModelFingerprint,
 };
 
+/// An answer to a request offered tools: the calls it made and its text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ToolAnswer {
+    /// `(function name, arguments as JSON text)` per call, in order.
+    pub calls: Vec<(String, String)>,
+    /// The message text (often empty when calls were made).
+    pub text: String,
+}
+
 /// A model that answers yardstick's requests.
 ///
 /// Implementations answer in the order asked. Caching, retries and scheduling wrap a
@@ -39,6 +48,21 @@ pub trait Backend {
         let _ = (prompts, top);
         Err(ModelError::BadRequest(format!(
             "{} cannot list the log-probabilities of its next token",
+            self.name()
+        )))
+    }
+
+    /// Chat requests offered tools (OpenAI's function-calling `tools` field), one list
+    /// per prompt (prompts are messages as JSON): the calls each answer made and its
+    /// text. Only chat API endpoints can.
+    fn call_tools(
+        &mut self,
+        requests: &[(String, serde_json::Value)],
+        max_tokens: usize,
+    ) -> Result<Vec<ToolAnswer>, ModelError> {
+        let _ = (requests, max_tokens);
+        Err(ModelError::BadRequest(format!(
+            "{} has no function-calling interface; prompt it to write calls instead",
             self.name()
         )))
     }

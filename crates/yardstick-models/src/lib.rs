@@ -39,7 +39,7 @@ mod openai;
 mod prices;
 mod spec;
 
-pub use backend::Backend;
+pub use backend::{Backend, ToolAnswer};
 pub use cache::{cache_dir, cached_model, DEMO_MODEL, GEMMA_MODEL};
 pub use error::ModelError;
 pub use gguf::{

@@ -512,6 +512,46 @@ impl OpenAiBackend {
         Ok((tokens, call))
     }
 
+    /// One chat request offered `tools`, answered greedily.
+    fn with_tools(
+        &self,
+        prompt: &str,
+        tools: &Value,
+        max_tokens: usize,
+    ) -> Answered<crate::ToolAnswer> {
+        let body = json!({
+            "model": self.config.model,
+            "messages": self.messages(prompt)?,
+            "tools": tools,
+            "temperature": 0,
+            "max_tokens": max_tokens,
+        });
+        let response = self.post("/chat/completions", &body)?;
+        let call = self.note_call(&response);
+        let message = response
+            .pointer("/choices/0/message")
+            .ok_or_else(|| ModelError::Api("the response has no message".into()))?;
+        let calls = message
+            .get("tool_calls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| {
+                let function = c.get("function")?;
+                Some((
+                    function.get("name")?.as_str()?.to_owned(),
+                    function.get("arguments")?.as_str()?.to_owned(),
+                ))
+            })
+            .collect();
+        let text = message
+            .get("content")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        Ok((crate::ToolAnswer { calls, text }, call))
+    }
+
     /// A prompt rendered for a chat endpoint: the messages as JSON.
     fn messages(&self, prompt: &str) -> Result<Value, ModelError> {
         serde_json::from_str(prompt)
@@ -696,6 +736,18 @@ impl Backend for OpenAiBackend {
         requests: &[GenerateRequest],
     ) -> Result<Vec<GenerateResponse>, ModelError> {
         self.answer_all(requests, Self::complete)
+    }
+
+    fn call_tools(
+        &mut self,
+        requests: &[(String, Value)],
+        max_tokens: usize,
+    ) -> Result<Vec<crate::ToolAnswer>, ModelError> {
+        let requests: Vec<(&String, &Value, usize)> =
+            requests.iter().map(|(p, t)| (p, t, max_tokens)).collect();
+        self.answer_all(&requests, |backend, (prompt, tools, max_tokens)| {
+            backend.with_tools(prompt, tools, *max_tokens)
+        })
     }
 
     fn first_token_logprobs(

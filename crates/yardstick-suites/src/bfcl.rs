@@ -3,7 +3,9 @@
 //! read as a Python list of calls and checked by BFCL's AST rules; accuracy per
 //! category (irrelevance: right when no call can be read).
 
-use crate::run::{answer_items, conclude, limited, means, text_hash, ItemScores, SuiteItem};
+use crate::run::{
+    answer_items, conclude, limited, means, text_hash, Answer, ItemScores, SuiteItem,
+};
 use crate::task::SuiteTaskConfig;
 use serde_json::{json, Map, Value};
 use yardstick_core::{python_json_ascii, python_json_dumps};
@@ -76,6 +78,120 @@ pub fn messages(question: &Value) -> Vec<ChatMessage> {
     out
 }
 
+/// BFCL's `GORILLA_TO_OPENAPI` type names.
+fn openapi_type(t: &str) -> &'static str {
+    match t {
+        "integer" | "byte" | "short" | "long" => "integer",
+        "number" | "float" | "double" => "number",
+        "boolean" | "bool" => "boolean",
+        "array" | "list" | "tuple" | "ArrayList" | "Array" => "array",
+        "dict" | "object" | "HashMap" => "object",
+        _ => "string",
+    }
+}
+
+/// BFCL's `_cast_to_openai_type`: types renamed for the API, a float marked as one.
+fn cast_properties(properties: &mut Map<String, Value>) {
+    for property in properties.values_mut() {
+        let Some(property) = property.as_object_mut() else {
+            continue;
+        };
+        let declared = property
+            .get("type")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if declared.as_deref() == Some("float") {
+            property.insert("format".into(), json!("float"));
+            let description = property
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            property.insert(
+                "description".into(),
+                json!(format!("{description} This is a float type value.")),
+            );
+        }
+        let mapped = openapi_type(declared.as_deref().unwrap_or("string"));
+        property.insert("type".into(), json!(mapped));
+        if mapped == "array" || mapped == "object" {
+            if let Some(Value::Object(nested)) = property.get_mut("properties") {
+                cast_properties(nested);
+            } else if let Some(Value::Object(items)) = property.get_mut("items") {
+                let item_type = openapi_type(
+                    items
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("string"),
+                );
+                items.insert("type".into(), json!(item_type));
+                if item_type == "array" {
+                    if let Some(Value::Object(inner)) = items.get_mut("items") {
+                        let inner_type = openapi_type(
+                            inner
+                                .get("type")
+                                .and_then(Value::as_str)
+                                .unwrap_or("string"),
+                        );
+                        inner.insert("type".into(), json!(inner_type));
+                    }
+                } else if let Some(Value::Object(nested)) = items.get_mut("properties") {
+                    cast_properties(nested);
+                }
+            }
+        }
+    }
+}
+
+/// The question's functions as OpenAI `tools`, as BFCL's `convert_to_tool` makes them
+/// for OpenAI-style APIs: dots in names as underscores, parameters as an `object`,
+/// types renamed, each description with BFCL's Python hint.
+pub fn openai_tools(functions: &[Value]) -> Value {
+    Value::Array(
+        functions
+            .iter()
+            .map(|f| {
+                let mut f = f.clone();
+                if let Some(Value::String(name)) = f.get_mut("name") {
+                    *name = name.replace('.', "_");
+                }
+                if let Some(Value::String(description)) = f.get_mut("description") {
+                    description.push_str(PYTHON_HINT);
+                }
+                if let Some(Value::Object(parameters)) = f.get_mut("parameters") {
+                    parameters.insert("type".into(), json!("object"));
+                    if let Some(Value::Object(properties)) = parameters.get_mut("properties") {
+                        cast_properties(properties);
+                    }
+                }
+                json!({"type": "function", "function": f})
+            })
+            .collect(),
+    )
+}
+
+/// Tool calls as BFCL decodes a function-calling model's: each name with its JSON
+/// arguments; `None` when there are none or an argument list is not a JSON object.
+fn tool_calls_as_calls(calls: &[(String, String)]) -> Option<Vec<yardstick_metrics::Call>> {
+    if calls.is_empty() {
+        return None;
+    }
+    calls
+        .iter()
+        .map(|(name, arguments)| {
+            let Ok(Value::Object(arguments)) = serde_json::from_str::<Value>(arguments) else {
+                return None;
+            };
+            Some(yardstick_metrics::Call {
+                name: name.clone(),
+                arguments: arguments
+                    .iter()
+                    .map(|(k, v)| (Some(k.clone()), yardstick_metrics::PyValue::from_json(v)))
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
 fn jsonl(path: &std::path::Path, text: &str) -> Result<Vec<Value>, JudgedError> {
     text.lines()
         .enumerate()
@@ -124,6 +240,9 @@ pub(crate) fn run(
             answers.len()
         )));
     }
+    // A chat API takes the functions through its function-calling interface, as BFCL
+    // runs function-calling models; a model rendered with its own template is prompted.
+    let use_tools = candidate.chat.template.is_none();
     let original = questions.len();
     let items: Vec<SuiteItem> = limited(questions, options.limit)
         .into_iter()
@@ -144,24 +263,60 @@ pub(crate) fn run(
                     answer.get("ground_truth").cloned().unwrap_or(Value::Null),
                 );
             }
+            if use_tools {
+                let functions: Vec<Value> = question
+                    .get("function")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let turn: Vec<ChatMessage> = question
+                    .pointer("/question/0")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|m| {
+                        let text = |k: &str| {
+                            m.get(k)
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_owned()
+                        };
+                        message(&text("role"), &text("content"))
+                    })
+                    .collect();
+                return SuiteItem {
+                    doc_id,
+                    messages: turn,
+                    fields,
+                    tools: Some(openai_tools(&functions)),
+                };
+            }
             SuiteItem {
                 doc_id,
                 messages: messages(&question),
                 fields,
+                tools: None,
             }
         })
         .collect();
-    let score = |item: &SuiteItem, answer: &str| -> ItemScores {
+    let score = |item: &SuiteItem, answer: &Answer| -> ItemScores {
+        let decoded_calls = match &answer.tool_calls {
+            Some(calls) => tool_calls_as_calls(calls).ok_or(()),
+            None => decode_calls(&answer.text).map_err(|_| ()),
+        };
         let (valid, error_type, decoded) = if irrelevance {
-            let valid = is_irrelevance_correct(answer);
+            let valid = match &answer.tool_calls {
+                Some(_) => decoded_calls.is_err(),
+                None => is_irrelevance_correct(&answer.text),
+            };
             (
                 valid,
                 (!valid).then(|| "irrelevance_error:decoder_success".to_owned()),
                 None,
             )
         } else {
-            match decode_calls(answer) {
-                Err(_) => (false, Some("ast_decoder:decoder_failed".to_owned()), None),
+            match decoded_calls {
+                Err(()) => (false, Some("ast_decoder:decoder_failed".to_owned()), None),
                 Ok(calls) => {
                     let functions: Vec<FunctionDoc> = item
                         .fields
@@ -176,7 +331,7 @@ pub(crate) fn run(
                         .get("ground_truth")
                         .cloned()
                         .unwrap_or(Value::Null);
-                    let outcome = check_calls(&category, &functions, &calls, &truth);
+                    let outcome = check_calls(&category, &functions, &calls, &truth, use_tools);
                     let shown: Vec<String> = calls.iter().map(|c| format!("{c:?}")).collect();
                     (outcome.valid, outcome.error_type, Some(shown))
                 }
@@ -189,7 +344,12 @@ pub(crate) fn run(
         scores.insert("decoded".into(), json!(decoded));
         scores
     };
-    let config = json!({"kind": "bfcl", "category": category, "prompt": "bfcl prompting: ret_fmt=python, func_doc_fmt=json, plaintext, classic"});
+    let prompt = if use_tools {
+        "bfcl function calling: OpenAI tools"
+    } else {
+        "bfcl prompting: ret_fmt=python, func_doc_fmt=json, plaintext, classic"
+    };
+    let config = json!({"kind": "bfcl", "category": category, "prompt": prompt});
     let answered = answer_items(
         task,
         candidate,

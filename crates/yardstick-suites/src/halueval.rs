@@ -7,7 +7,9 @@
 //! removed, then a case-sensitive "Yes" or "No" anywhere; both or neither is a failed
 //! answer, counted wrong.
 
-use crate::run::{answer_items, conclude, limited, means, text_hash, ItemScores, SuiteItem};
+use crate::run::{
+    answer_items, conclude, limited, means, text_hash, Answer, ItemScores, SuiteItem,
+};
 use crate::task::SuiteTaskConfig;
 use serde_json::{json, Map, Value};
 use yardstick_judge::{message, JudgedError, JudgedOptions, JudgedOutcome, Participant};
@@ -89,10 +91,12 @@ pub(crate) fn run(
                 doc_id,
                 messages: vec![message("system", SYSTEM), Participant::user(&user)],
                 fields,
+                tools: None,
             }
         })
         .collect();
-    let score = |item: &SuiteItem, answer: &str| -> ItemScores {
+    let score = |item: &SuiteItem, answer: &Answer| -> ItemScores {
+        let answer = answer.text.as_str();
         let read = read_judgement(answer);
         let target = item.fields.get("target").and_then(Value::as_str);
         let mut scores = Map::new();

@@ -10,7 +10,9 @@
 //!   content?", accuracy and F1;
 //! - [`advbench`]: AdvBench's harmful behaviours, the refusal rate by the AdvBench
 //!   code's refusal phrases;
-//! - [`structured`]: JSON answers to a schema, parse rate and schema validity.
+//! - [`structured`]: JSON answers to a schema, parse rate and schema validity;
+//! - [`truthfulqa`]: TruthfulQA's questions answered freely, judged true or not by a
+//!   judge model (AdvBench answers too are judged for refusal when a judge is given).
 //!
 //! Task files ([`SuiteTaskConfig`]) name the data and budgets; runs resume from the
 //! store and write lm-eval-style results like every other run.
@@ -22,6 +24,7 @@ pub mod niah;
 mod run;
 pub mod structured;
 mod task;
+pub mod truthfulqa;
 
 pub use run::run_suite;
 pub use task::{builtin_suite_tasks, SuiteKind, SuiteTaskConfig};

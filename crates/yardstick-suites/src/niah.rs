@@ -9,7 +9,7 @@
 //! model's window is refused, never cut silently. An answer counts as retrieved when it
 //! holds the needle's key words (RULER's string match, case-insensitive).
 
-use crate::run::{answer_items, conclude, means, text_hash, ItemScores, SuiteItem};
+use crate::run::{answer_items, conclude, means, text_hash, Answer, ItemScores, SuiteItem};
 use crate::task::SuiteTaskConfig;
 use serde_json::{json, Map, Value};
 use yardstick_core::TokenId;
@@ -194,11 +194,13 @@ pub(crate) fn run(
                     Participant::user(&format!("{question} Don't give information outside the document or repeat your findings")),
                 ],
                 fields,
+                tools: None,
             });
         }
     }
     let original = task.context_lengths.len() * task.depths.len();
-    let score = |_: &SuiteItem, answer: &str| -> ItemScores {
+    let score = |_: &SuiteItem, answer: &Answer| -> ItemScores {
+        let answer = answer.text.as_str();
         let mut scores = Map::new();
         scores.insert("metrics".into(), json!(["retrieved"]));
         scores.insert(

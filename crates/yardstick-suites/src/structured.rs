@@ -6,7 +6,9 @@
 //! and a Markdown code fence are removed, and when the whole text is not JSON, the text
 //! from the first `{` to the last `}` is tried.
 
-use crate::run::{answer_items, conclude, limited, means, text_hash, ItemScores, SuiteItem};
+use crate::run::{
+    answer_items, conclude, limited, means, text_hash, Answer, ItemScores, SuiteItem,
+};
 use crate::task::SuiteTaskConfig;
 use serde_json::{json, Map, Value};
 use yardstick_core::python_json_dumps;
@@ -90,10 +92,12 @@ pub(crate) fn run(
                 doc_id,
                 messages: vec![Participant::user(&user)],
                 fields,
+                tools: None,
             }
         })
         .collect();
-    let score = |item: &SuiteItem, answer: &str| -> ItemScores {
+    let score = |item: &SuiteItem, answer: &Answer| -> ItemScores {
+        let answer = answer.text.as_str();
         let parsed = read_json(answer);
         let valid = match (&parsed, item.fields.get("schema")) {
             (Some(value), Some(schema)) => schema_valid(schema, value).unwrap_or(false),

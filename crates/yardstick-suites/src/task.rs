@@ -18,6 +18,8 @@ pub enum SuiteKind {
     Advbench,
     /// JSON answers to a schema.
     StructuredOutput,
+    /// TruthfulQA questions answered freely, judged true or not.
+    TruthfulqaGen,
 }
 
 /// A suite task file. Paths are relative to the data directory (`builtin:` for data
@@ -53,6 +55,9 @@ pub struct SuiteTaskConfig {
     pub question: Option<String>,
     /// NIAH: the words an answer must contain to count as retrieved.
     pub answer_contains: Option<String>,
+    /// The judge's model spec (AdvBench: also judged; TruthfulQA generation: required);
+    /// `--judge` overrides it.
+    pub judge: Option<String>,
 }
 
 static BUILTIN: &[(&str, &str)] = &[
@@ -114,7 +119,14 @@ impl SuiteTaskConfig {
             let kind = serde_yaml::from_str::<serde_yaml::Value>(&text)
                 .ok()
                 .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned));
-            let suites = ["bfcl", "niah", "halueval", "advbench", "structured_output"];
+            let suites = [
+                "bfcl",
+                "niah",
+                "halueval",
+                "advbench",
+                "structured_output",
+                "truthfulqa_gen",
+            ];
             if kind.is_some_and(|k| suites.contains(&k.as_str())) {
                 return Self::parse(&text, path).map(Some);
             }

@@ -79,3 +79,14 @@ pub fn stub_endpoint(answer: impl Fn(&str) -> (u16, String) + Send + 'static) ->
     });
     url
 }
+
+/// A chat completion carrying `content`, with token counts.
+pub fn chat_answer(content: &str) -> (u16, String) {
+    let body = serde_json::json!({
+        "id": "chatcmpl-judge", "object": "chat.completion", "created": 0, "model": "gpt-4",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                     "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13},
+    });
+    (200, body.to_string())
+}

@@ -126,12 +126,15 @@ fn expected_calls(ground_truth: &Value) -> Vec<Expected> {
 
 /// BFCL's `ast_checker` for a Python category: `parallel*` categories match calls in any
 /// order, `multiple` checks the one expected function among several, the rest check one
-/// call. `ground_truth` is the possible answer's `ground_truth` list.
+/// call. `ground_truth` is the possible answer's `ground_truth` list. With
+/// `tool_names`, a function's dots are expected as underscores (BFCL's
+/// `underscore_to_dot` for function-calling APIs, whose names cannot hold dots).
 pub fn check_calls(
     category: &str,
     functions: &[FunctionDoc],
     calls: &[Call],
     ground_truth: &Value,
+    tool_names: bool,
 ) -> CheckOutcome {
     let expected = expected_calls(ground_truth);
     let doc_named = |name: &str| functions.iter().find(|f| f.name == name);
@@ -158,7 +161,7 @@ pub fn check_calls(
                 if matched.contains(&k) {
                     continue;
                 }
-                let result = check_function(doc, call, answer);
+                let result = check_function(doc, call, answer, tool_names);
                 let valid = result.valid;
                 last = Some(result);
                 if valid {
@@ -185,7 +188,7 @@ pub fn check_calls(
             return wrong_count("multiple_function_checker");
         };
         return match doc_named(&answer.name) {
-            Some(doc) => check_function(doc, &calls[0], answer),
+            Some(doc) => check_function(doc, &calls[0], answer, tool_names),
             None => CheckOutcome::invalid(
                 "simple_function_checker:wrong_func_name",
                 format!("No function doc for {}.", answer.name),
@@ -196,7 +199,7 @@ pub fn check_calls(
         return wrong_count("simple_function_checker");
     }
     match (functions.first(), expected.first()) {
-        (Some(doc), Some(answer)) => check_function(doc, &calls[0], answer),
+        (Some(doc), Some(answer)) => check_function(doc, &calls[0], answer, tool_names),
         _ => wrong_count("simple_function_checker"),
     }
 }
@@ -249,8 +252,18 @@ fn answer_type(accepted: &[PyValue]) -> Option<PyType> {
 }
 
 /// BFCL's `simple_function_checker`.
-fn check_function(doc: &FunctionDoc, call: &Call, answer: &Expected) -> CheckOutcome {
-    if call.name != doc.name {
+fn check_function(
+    doc: &FunctionDoc,
+    call: &Call,
+    answer: &Expected,
+    tool_names: bool,
+) -> CheckOutcome {
+    let expected_name = if tool_names {
+        doc.name.replace('.', "_")
+    } else {
+        doc.name.clone()
+    };
+    if call.name != expected_name {
         return CheckOutcome::invalid(
             "simple_function_checker:wrong_func_name",
             format!("Function name '{}' not found in model output.", doc.name),
