@@ -201,7 +201,8 @@ pub fn heatmap(
     values: &[Vec<Option<f64>>],
 ) -> String {
     let (cell_w, cell_h, left, top) = (64.0, 28.0, 70.0, 50.0);
-    let width = left + cell_w * columns.len() as f64 + 20.0;
+    let width = (left + cell_w * columns.len() as f64 + 20.0)
+        .max(left + 7.0 * title.chars().count() as f64);
     let height = top + cell_h * rows.len() as f64 + 50.0;
     let mut out = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">\n<text x=\"{left}\" y=\"20\" font-size=\"14\">{}</text>\n",

@@ -89,6 +89,10 @@ static BUILTIN: &[(&str, &str)] = &[
         "structured_output",
         include_str!("../tasks/structured_output.yaml"),
     ),
+    (
+        "truthfulqa_gen",
+        include_str!("../tasks/truthfulqa_gen.yaml"),
+    ),
 ];
 
 /// The data shipped with yardstick, for `builtin:` paths.
