@@ -265,3 +265,24 @@ fn bfcl_through_the_tools_field_of_an_api() {
         .iter()
         .any(|t| t.contains("\"math_factorial\"") && !t.contains("\"math.factorial\"")));
 }
+
+/// Issue 9: a needle-in-a-haystack length beyond the model's context window is refused
+/// with a message naming it, before anything is generated; nothing is cut silently.
+#[test]
+fn niah_refuses_contexts_beyond_the_model_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let task = task_file(dir.path(), "niah_long", "kind: niah\ndata: alpaca_eval/results/gpt4_1106_preview/model_outputs.json\nhaystack: [alpaca_eval/results/gpt4_1106_preview/model_outputs.json]\ncontext_lengths: [1000, 100000]\ndepths: [50]\nneedle: \"\\nThe needle.\\n\"\nquestion: What is the needle?\nanswer_contains: needle\nmax_new_tokens: 16\n");
+    let output = yardstick()
+        .args(["run", "--model", &demo_model(), "--threads", "2", "--tasks"])
+        .arg(&task)
+        .arg("--output-dir")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&output);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("a context of 100000 tokens") && stderr.contains("8192-token window"),
+        "{stderr}"
+    );
+}
