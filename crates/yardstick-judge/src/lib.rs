@@ -31,9 +31,11 @@ pub use alpaca::{
 pub use battles::{stored_battles, StoredBattle};
 pub use error::JudgedError;
 pub use mt_bench::{
-    load_questions, load_reference_answers, run_mt_bench, temperature, Question,
+    load_questions, load_reference_answers, parse_jsonl, run_mt_bench, temperature, Question,
     REFERENCE_CATEGORIES,
 };
 pub use participant::{message, Participant, Said, Turn};
 pub use run::{begin, finish, Bookkeeping, JudgedOptions, JudgedOutcome, Scored};
-pub use task::{builtin_judged_tasks, JudgeMode, JudgedKind, JudgedTaskConfig};
+pub use task::{
+    builtin_judged_tasks, find_task_file, parse_task_file, JudgeMode, JudgedKind, JudgedTaskConfig,
+};

@@ -102,6 +102,12 @@ pub(crate) fn read_jsonl(path: &Path) -> Result<Vec<(usize, Value)>, JudgedError
         line: 0,
         message: format!("{e}; is --data-dir (or YARDSTICK_DATA_DIR) the shared data folder?"),
     })?;
+    parse_jsonl(path, &text)
+}
+
+/// Each non-blank line of JSON Lines `text` (read from `path`) with its 1-based line
+/// number; a line that is not JSON is an error naming the file and line.
+pub fn parse_jsonl(path: &Path, text: &str) -> Result<Vec<(usize, Value)>, JudgedError> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())

@@ -72,6 +72,47 @@ static BUILTIN: &[(&str, &str)] = &[
     ("alpaca_eval_2", include_str!("../tasks/alpaca_eval_2.yaml")),
 ];
 
+/// A task file of one of `kinds`: a built-in one by name (`builtin` holds their texts),
+/// or a `*.yaml` file by path whose `kind` is one of them; `None` for anything else (an
+/// lm-eval task, another kind's file).
+pub fn find_task_file<T: serde::de::DeserializeOwned>(
+    name: &str,
+    builtin: &[(&str, &str)],
+    kinds: &[&str],
+) -> Result<Option<T>, JudgedError> {
+    if let Some((_, text)) = builtin.iter().find(|(n, _)| *n == name) {
+        return parse_task_file(text, Path::new(&format!("builtin:{name}.yaml"))).map(Some);
+    }
+    let path = Path::new(name);
+    if !(path.extension().is_some_and(|e| e == "yaml" || e == "yml") && path.is_file()) {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| JudgedError::Data {
+        path: path.to_owned(),
+        line: 0,
+        message: e.to_string(),
+    })?;
+    let kind = serde_yaml::from_str::<serde_yaml::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned));
+    match kind {
+        Some(kind) if kinds.contains(&kind.as_str()) => parse_task_file(&text, path).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Parses a task file's YAML; errors name the file, line and field.
+pub fn parse_task_file<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: &Path,
+) -> Result<T, JudgedError> {
+    serde_yaml::from_str(text).map_err(|e| JudgedError::Data {
+        path: path.to_owned(),
+        line: e.location().map_or(0, |l| l.line()),
+        message: e.to_string(),
+    })
+}
+
 /// The names of the built-in judged tasks.
 pub fn builtin_judged_tasks() -> Vec<&'static str> {
     BUILTIN.iter().map(|(name, _)| *name).collect()
@@ -81,35 +122,12 @@ impl JudgedTaskConfig {
     /// A built-in task by name, or a judged task file given by path (`*.yaml`); `None`
     /// when `name` is neither (an ordinary lm-eval task).
     pub fn find(name: &str) -> Result<Option<Self>, JudgedError> {
-        if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| *n == name) {
-            return Self::parse(text, Path::new(&format!("builtin:{name}.yaml"))).map(Some);
-        }
-        let path = Path::new(name);
-        if path.extension().is_some_and(|e| e == "yaml" || e == "yml") && path.is_file() {
-            let text = std::fs::read_to_string(path).map_err(|e| JudgedError::Data {
-                path: path.to_owned(),
-                line: 0,
-                message: e.to_string(),
-            })?;
-            // Only files that say which judged evaluation they are belong here.
-            let is_judged = serde_yaml::from_str::<serde_yaml::Value>(&text)
-                .ok()
-                .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
-                .is_some_and(|kind| kind == "mt_bench" || kind == "alpaca_eval");
-            if is_judged {
-                return Self::parse(&text, path).map(Some);
-            }
-        }
-        Ok(None)
+        find_task_file(name, BUILTIN, &["mt_bench", "alpaca_eval"])
     }
 
     /// Parses a task file's text; errors name the file, line and field.
     pub fn parse(text: &str, path: &Path) -> Result<Self, JudgedError> {
-        serde_yaml::from_str(text).map_err(|e| JudgedError::Data {
-            path: path.to_owned(),
-            line: e.location().map_or(0, |l| l.line()),
-            message: e.to_string(),
-        })
+        parse_task_file(text, path)
     }
 
     /// The data file a field names, under `data_dir`; an error naming the field when the

@@ -9,7 +9,9 @@ use crate::run::{
 use crate::task::SuiteTaskConfig;
 use serde_json::{json, Map, Value};
 use yardstick_core::{python_json_ascii, python_json_dumps};
-use yardstick_judge::{message, JudgedError, JudgedOptions, JudgedOutcome, Participant};
+use yardstick_judge::{
+    message, parse_jsonl, JudgedError, JudgedOptions, JudgedOutcome, Participant,
+};
 use yardstick_metrics::{check_calls, decode_calls, is_irrelevance_correct, FunctionDoc};
 use yardstick_store::Store;
 use yardstick_tasks::ChatMessage;
@@ -193,17 +195,10 @@ fn tool_calls_as_calls(calls: &[(String, String)]) -> Option<Vec<yardstick_metri
 }
 
 fn jsonl(path: &std::path::Path, text: &str) -> Result<Vec<Value>, JudgedError> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| JudgedError::Data {
-                path: path.to_owned(),
-                line: i + 1,
-                message: e.to_string(),
-            })
-        })
-        .collect()
+    Ok(parse_jsonl(path, text)?
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect())
 }
 
 pub(crate) fn run(

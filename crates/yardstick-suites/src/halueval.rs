@@ -12,7 +12,9 @@ use crate::run::{
 };
 use crate::task::SuiteTaskConfig;
 use serde_json::{json, Map, Value};
-use yardstick_judge::{message, JudgedError, JudgedOptions, JudgedOutcome, Participant};
+use yardstick_judge::{
+    message, parse_jsonl, JudgedError, JudgedOptions, JudgedOutcome, Participant,
+};
 use yardstick_metrics::Aggregate;
 use yardstick_store::Store;
 
@@ -40,16 +42,7 @@ pub(crate) fn run(
 ) -> Result<JudgedOutcome, JudgedError> {
     let (path, text) = task.read_data(&task.data, &options.data_dir)?;
     let mut records = Vec::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let value: Value = serde_json::from_str(line).map_err(|e| JudgedError::Data {
-            path: path.clone(),
-            line: i + 1,
-            message: e.to_string(),
-        })?;
+    for (line, value) in parse_jsonl(&path, &text)? {
         let field = |name: &str| {
             value
                 .get(name)
@@ -57,7 +50,7 @@ pub(crate) fn run(
                 .map(str::to_owned)
                 .ok_or_else(|| JudgedError::Data {
                     path: path.clone(),
-                    line: i + 1,
+                    line,
                     message: format!("`{name}` is missing"),
                 })
         };
@@ -67,7 +60,7 @@ pub(crate) fn run(
             other => {
                 return Err(JudgedError::Data {
                     path: path.clone(),
-                    line: i + 1,
+                    line,
                     message: format!("`hallucination` is {other:?}, not yes or no"),
                 })
             }

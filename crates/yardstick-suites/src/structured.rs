@@ -12,7 +12,7 @@ use crate::run::{
 use crate::task::SuiteTaskConfig;
 use serde_json::{json, Map, Value};
 use yardstick_core::python_json_dumps;
-use yardstick_judge::{JudgedError, JudgedOptions, JudgedOutcome, Participant};
+use yardstick_judge::{parse_jsonl, JudgedError, JudgedOptions, JudgedOutcome, Participant};
 use yardstick_store::Store;
 
 /// The JSON object in an answer, if there is one.
@@ -47,30 +47,21 @@ pub(crate) fn run(
 ) -> Result<JudgedOutcome, JudgedError> {
     let (path, text) = task.read_data(&task.data, &options.data_dir)?;
     let mut rows = Vec::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let value: Value = serde_json::from_str(line).map_err(|e| JudgedError::Data {
-            path: path.clone(),
-            line: i + 1,
-            message: e.to_string(),
-        })?;
+    for (line, value) in parse_jsonl(&path, &text)? {
         let (Some(request), Some(schema)) = (
             value.get("request").and_then(Value::as_str),
             value.get("schema"),
         ) else {
             return Err(JudgedError::Data {
                 path: path.clone(),
-                line: i + 1,
+                line,
                 message: "each item needs `request` (text) and `schema` (a JSON Schema)".into(),
             });
         };
         if jsonschema::validator_for(schema).is_err() {
             return Err(JudgedError::Data {
                 path: path.clone(),
-                line: i + 1,
+                line,
                 message: "`schema` is not a valid JSON Schema".into(),
             });
         }

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use yardstick_judge::JudgedError;
+use yardstick_judge::{find_task_file, JudgedError};
 
 /// Which suite a task file runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -110,41 +110,15 @@ impl SuiteTaskConfig {
     /// A built-in task by name, or a suite task file given by path (`*.yaml` with a
     /// suite `kind`); `None` otherwise.
     pub fn find(name: &str) -> Result<Option<Self>, JudgedError> {
-        if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| *n == name) {
-            return Self::parse(text, Path::new(&format!("builtin:{name}.yaml"))).map(Some);
-        }
-        let path = Path::new(name);
-        if path.extension().is_some_and(|e| e == "yaml" || e == "yml") && path.is_file() {
-            let text = std::fs::read_to_string(path).map_err(|e| JudgedError::Data {
-                path: path.to_owned(),
-                line: 0,
-                message: e.to_string(),
-            })?;
-            let kind = serde_yaml::from_str::<serde_yaml::Value>(&text)
-                .ok()
-                .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned));
-            let suites = [
-                "bfcl",
-                "niah",
-                "halueval",
-                "advbench",
-                "structured_output",
-                "truthfulqa_gen",
-            ];
-            if kind.is_some_and(|k| suites.contains(&k.as_str())) {
-                return Self::parse(&text, path).map(Some);
-            }
-        }
-        Ok(None)
-    }
-
-    /// Parses a task file's text; errors name the file, line and field.
-    pub fn parse(text: &str, path: &Path) -> Result<Self, JudgedError> {
-        serde_yaml::from_str(text).map_err(|e| JudgedError::Data {
-            path: path.to_owned(),
-            line: e.location().map_or(0, |l| l.line()),
-            message: e.to_string(),
-        })
+        let kinds = [
+            "bfcl",
+            "niah",
+            "halueval",
+            "advbench",
+            "structured_output",
+            "truthfulqa_gen",
+        ];
+        find_task_file(name, BUILTIN, &kinds)
     }
 
     /// The text of a data file: `builtin:NAME` from yardstick itself, else under
