@@ -42,42 +42,41 @@ pub fn system_prompt(functions: &[Value]) -> String {
     )
 }
 
-/// The conversation BFCL sends: the question's first turn, its own system message (if
-/// any) after BFCL's system prompt, else BFCL's system prompt first.
-pub fn messages(question: &Value) -> Vec<ChatMessage> {
-    let functions: Vec<Value> = question
+/// A question's function docs.
+fn functions_of(question: &Value) -> Vec<Value> {
+    question
         .get("function")
         .and_then(Value::as_array)
         .cloned()
-        .unwrap_or_default();
-    let system = system_prompt(&functions);
-    let turn: Vec<(String, String)> = question
+        .unwrap_or_default()
+}
+
+/// A question's first turn, as messages.
+fn first_turn(question: &Value) -> Vec<ChatMessage> {
+    question
         .pointer("/question/0")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .map(|m| {
-            let text = |k: &str| {
-                m.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            (text("role"), text("content"))
+            let text = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or_default();
+            message(text("role"), text("content"))
         })
-        .collect();
-    let mut out = Vec::new();
-    match turn.first() {
-        Some((role, content)) if role == "system" => {
-            out.push(message("system", &format!("{system}\n\n{content}")));
-            out.extend(turn[1..].iter().map(|(r, c)| message(r, c)));
+        .collect()
+}
+
+/// The conversation BFCL sends: the question's first turn, its own system message (if
+/// any) after BFCL's system prompt, else BFCL's system prompt first.
+pub fn messages(question: &Value) -> Vec<ChatMessage> {
+    let system = system_prompt(&functions_of(question));
+    let mut turn = first_turn(question);
+    match turn.first_mut() {
+        Some(first) if first.role == "system" => {
+            first.content = format!("{system}\n\n{}", first.content);
         }
-        _ => {
-            out.push(message("system", &system));
-            out.extend(turn.iter().map(|(r, c)| message(r, c)));
-        }
+        _ => turn.insert(0, message("system", &system)),
     }
-    out
+    turn
 }
 
 /// BFCL's `GORILLA_TO_OPENAPI` type names.
@@ -259,31 +258,11 @@ pub(crate) fn run(
                 );
             }
             if use_tools {
-                let functions: Vec<Value> = question
-                    .get("function")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                let turn: Vec<ChatMessage> = question
-                    .pointer("/question/0")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .map(|m| {
-                        let text = |k: &str| {
-                            m.get(k)
-                                .and_then(Value::as_str)
-                                .unwrap_or_default()
-                                .to_owned()
-                        };
-                        message(&text("role"), &text("content"))
-                    })
-                    .collect();
                 return SuiteItem {
                     doc_id,
-                    messages: turn,
+                    messages: first_turn(&question),
                     fields,
-                    tools: Some(openai_tools(&functions)),
+                    tools: Some(openai_tools(&functions_of(&question))),
                 };
             }
             SuiteItem {
