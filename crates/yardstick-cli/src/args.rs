@@ -31,9 +31,13 @@ pub enum Command {
     /// Compare two runs of the same tasks item by item: changed outputs, McNemar per
     /// right/wrong metric, the model ids and system fingerprints served.
     Drift(DriftArgs),
-    /// Combine the databases of sharded workers into one; then the unsharded run
-    /// command with that --db writes the results without recomputing anything.
+    /// Combine the databases of sharded workers into one (or copy a SQLite file into
+    /// PostgreSQL); then the unsharded run command with that --db writes the results
+    /// without recomputing anything.
     Merge(MergeArgs),
+    /// Whether a run has finished: for a sharded run, which shards are still missing;
+    /// and how many items each task has stored.
+    Status(crate::status::StatusArgs),
     /// Serve a GGUF model over an OpenAI-compatible HTTP API (completions with echo and
     /// logprobs, chat completions).
     Serve(crate::serve::ServeArgs),
@@ -60,6 +64,9 @@ pub enum BenchCommand {
     Api(crate::bench_api::BenchApiArgs),
     /// Contamination scan MB/s and recall on a synthetic corpus against a Python scan.
     Contam(crate::contam::BenchContamArgs),
+    /// Items written per second into PostgreSQL by 1, 4 and 16 concurrent writers,
+    /// beside a SQLite file.
+    Store(crate::bench_store::BenchStoreArgs),
 }
 
 /// The results database `run` writes by default (`--output-dir`'s default, then
@@ -161,9 +168,12 @@ pub struct RunArgs {
     /// Folder for the results JSON and per-sample JSONL.
     #[arg(long, default_value = "yardstick-out", value_name = "DIR")]
     pub output_dir: PathBuf,
-    /// Results database (default: yardstick.db in the output folder).
-    #[arg(long, value_name = "PATH")]
-    pub db: Option<PathBuf>,
+    /// Results database: a SQLite file, or a PostgreSQL URL
+    /// (postgres://user@host:port/dbname) that many workers share; the password comes
+    /// from the URL, PGPASSWORD or ~/.pgpass and is never shown (default: yardstick.db
+    /// in the output folder).
+    #[arg(long, value_name = "PATH|URL")]
+    pub db: Option<yardstick_store::StoreLocation>,
     /// Documents per batch and per store transaction.
     #[arg(long, default_value_t = 64)]
     pub chunk_docs: usize,
@@ -273,12 +283,13 @@ pub struct BenchSandboxArgs {
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The database to merge into (created if missing).
-    #[arg(long, value_name = "PATH")]
-    pub db: PathBuf,
-    /// The workers' databases.
+    /// The database to merge into (created if missing): a SQLite file or a PostgreSQL
+    /// URL.
+    #[arg(long, value_name = "PATH|URL")]
+    pub db: yardstick_store::StoreLocation,
+    /// The workers' databases (SQLite files or PostgreSQL URLs).
     #[arg(required = true, value_name = "STORE")]
-    pub stores: Vec<PathBuf>,
+    pub stores: Vec<yardstick_store::StoreLocation>,
 }
 
 #[derive(Debug, Args)]
@@ -290,10 +301,10 @@ pub struct DriftArgs {
     /// Results database holding both runs.
     #[arg(
         long,
-        value_name = "PATH",
+        value_name = "PATH|URL",
         default_value = DEFAULT_DB
     )]
-    pub db: PathBuf,
+    pub db: yardstick_store::StoreLocation,
     /// Print a table or JSON.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,

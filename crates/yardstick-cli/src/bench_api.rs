@@ -68,7 +68,7 @@ pub fn run(args: BenchApiArgs) -> Result<()> {
         config.max_retries = 0;
         let mut backend = OpenAiBackend::new(config);
         let dir = scratch.path().join(format!("yardstick-{concurrency}"));
-        let mut store = Store::open(&dir.join("yardstick.db"))?;
+        let mut store = Store::open(dir.join("yardstick.db"))?;
         let mut options = EvalOptions::new(dir.clone());
         options.limit = Some(args.limit);
         options.progress = false;

@@ -24,6 +24,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Sandbox(args)) => bench_sandbox(args),
         Command::Bench(BenchCommand::Contam(args)) => crate::contam::bench(args),
         Command::Bench(BenchCommand::Api(args)) => crate::bench_api::run(args),
+        Command::Bench(BenchCommand::Store(args)) => crate::bench_store::run(args),
         Command::Sandbox(args) => crate::sandbox::run(args),
         Command::Contam(command) => crate::contam::run(command),
         Command::Compare(args) => crate::report::compare_command(args),
@@ -31,6 +32,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Ui(args) => crate::report::ui_command(args),
         Command::Serve(args) => crate::serve::run(args),
         Command::Merge(args) => merge(args),
+        Command::Status(args) => crate::status::run(args),
         Command::Drift(args) => drift(args),
         Command::Ratings(args) => crate::judged::ratings(args),
     }
@@ -280,7 +282,7 @@ fn evaluate_and_report(
     let db_path = args
         .db
         .clone()
-        .unwrap_or_else(|| args.output_dir.join("yardstick.db"));
+        .unwrap_or_else(|| args.output_dir.join("yardstick.db").into());
     let mut store = Store::open(&db_path)?;
     let mut contaminated = std::collections::HashMap::new();
     if args.exclude_contaminated {
@@ -290,8 +292,8 @@ fn evaluate_and_report(
                 store.contamination_scanned(&name, task.dataset_hash())?,
                 "no contamination scan of task {name} is recorded in {}; run `yardstick contam \
                  scan --tasks {name} --corpus PATH --db {}` first",
-                db_path.display(),
-                db_path.display()
+                db_path,
+                db_path
             );
             contaminated.insert(
                 name.clone(),
@@ -321,7 +323,7 @@ fn evaluate_and_report(
 pub(crate) fn print_outcome(
     outcome: &yardstick_engine::RunOutcome,
     output: OutputFormat,
-    db_path: &std::path::Path,
+    db_path: &yardstick_store::StoreLocation,
 ) -> Result<()> {
     let failed = outcome.failed();
     match output {
@@ -337,8 +339,14 @@ pub(crate) fn print_outcome(
                 outcome.seconds,
                 outcome.docs_per_second,
                 outcome.results_path.display(),
-                db_path.display()
+                db_path
             );
+            if let Some(whole) = &outcome.whole_run {
+                println!(
+                    "a shard of run {whole}; `yardstick status {whole} --db {db_path}` says \
+                     which shards are still missing"
+                );
+            }
         }
     }
     if failed > 0 {
@@ -447,14 +455,14 @@ fn merge(args: MergeArgs) -> Result<()> {
     for source in &args.stores {
         added += store
             .merge_from(source)
-            .with_context(|| format!("cannot merge {}", source.display()))?;
+            .with_context(|| format!("cannot merge {source}"))?;
     }
     println!(
         "merged {added} items from {} databases into {}\nwrite the combined run's results with \
          the workers' run command, without --shard, with --db {} (nothing is recomputed)",
         args.stores.len(),
-        args.db.display(),
-        args.db.display()
+        args.db,
+        args.db
     );
     Ok(())
 }

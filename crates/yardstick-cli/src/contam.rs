@@ -174,10 +174,10 @@ pub struct ScanArgs {
     /// Results database the findings are stored in, for `run --exclude-contaminated`.
     #[arg(
         long,
-        value_name = "PATH",
+        value_name = "PATH|URL",
         default_value = crate::args::DEFAULT_DB
     )]
-    pub db: PathBuf,
+    pub db: yardstick_store::StoreLocation,
     /// Print a table per task, or JSON listing every contaminated item.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,

@@ -4,7 +4,6 @@ use crate::args::{ApiArgs, OutputFormat, RunArgs};
 use crate::commands::{api_price, model_spec_text, openai_config, print_outcome, session_options};
 use anyhow::{Context, Result};
 use clap::Args;
-use std::path::PathBuf;
 use yardstick_judge::{
     run_alpaca_eval, run_mt_bench, stored_battles, JudgeMode, JudgedKind, JudgedOptions,
     JudgedOutcome, JudgedTaskConfig, Participant,
@@ -127,7 +126,7 @@ pub(crate) fn run(
     let db_path = args
         .db
         .clone()
-        .unwrap_or_else(|| args.output_dir.join("yardstick.db"));
+        .unwrap_or_else(|| args.output_dir.join("yardstick.db").into());
     let mut store = Store::open(&db_path)?;
     let candidate_spec = model_spec_text(&args.model);
     let candidate_model = LoadedModel::load(&candidate_spec, &args.api, None, None)?;
@@ -285,8 +284,8 @@ fn report_judge(outcome: &JudgedOutcome, judge_model: Option<&LoadedModel>) {
 #[derive(Debug, Args)]
 pub struct RatingsArgs {
     /// The results database.
-    #[arg(long, value_name = "PATH", default_value = crate::args::DEFAULT_DB)]
-    pub db: PathBuf,
+    #[arg(long, value_name = "PATH|URL", default_value = crate::args::DEFAULT_DB)]
+    pub db: yardstick_store::StoreLocation,
     /// Only judgments of these tasks (comma-separated; default: all).
     #[arg(long, value_delimiter = ',')]
     pub tasks: Vec<String>,
@@ -304,7 +303,7 @@ pub struct RatingsArgs {
 /// Bradley–Terry ratings over the stored pairwise judgments.
 pub(crate) fn ratings(args: RatingsArgs) -> Result<()> {
     let store = Store::open_read_only(&args.db)
-        .with_context(|| format!("cannot open the results database {}", args.db.display()))?;
+        .with_context(|| format!("cannot open the results database {}", args.db))?;
     let mut stored = stored_battles(&store)?;
     if !args.tasks.is_empty() {
         stored.retain(|b| args.tasks.contains(&b.task));
@@ -312,7 +311,7 @@ pub(crate) fn ratings(args: RatingsArgs) -> Result<()> {
     anyhow::ensure!(
         !stored.is_empty(),
         "{} holds no pairwise judgments; run mt_bench_pairwise or alpaca_eval first",
-        args.db.display()
+        args.db
     );
     let mut models: Vec<String> = Vec::new();
     let mut index = |name: &str| match models.iter().position(|m| m == name) {

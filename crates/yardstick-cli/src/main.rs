@@ -6,12 +6,14 @@
 
 mod args;
 mod bench_api;
+mod bench_store;
 mod commands;
 mod contam;
 mod judged;
 mod report;
 mod sandbox;
 mod serve;
+mod status;
 mod table;
 
 use clap::Parser;

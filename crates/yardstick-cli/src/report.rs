@@ -14,10 +14,10 @@ pub struct SelectionArgs {
     /// Results database written by `yardstick run`.
     #[arg(
         long,
-        value_name = "PATH",
+        value_name = "PATH|URL",
         default_value = crate::args::DEFAULT_DB
     )]
-    pub db: PathBuf,
+    pub db: yardstick_store::StoreLocation,
     /// Comma-separated models to show (stored or published names; a unique part of a
     /// name is enough). Default: every stored model.
     #[arg(long, value_delimiter = ',', value_name = "MODELS")]

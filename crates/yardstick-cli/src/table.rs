@@ -52,6 +52,7 @@ pub fn scores_table(outcome: &RunOutcome) -> String {
 pub fn outcome_json(outcome: &RunOutcome) -> Value {
     json!({
         "run_id": outcome.run_id,
+        "whole_run": outcome.whole_run,
         "results_path": outcome.results_path,
         "seconds": outcome.seconds,
         "docs_per_second": outcome.docs_per_second,

@@ -296,7 +296,7 @@ fn unknown_and_ambiguous_models_are_clear_errors() {
         ambiguous.to_string().contains("matches several models"),
         "{ambiguous}"
     );
-    let missing = Store::open_read_only(&path.with_file_name("nope.db"))
+    let missing = Store::open_read_only(path.with_file_name("nope.db"))
         .err()
         .unwrap();
     assert!(missing.to_string().contains("does not exist"), "{missing}");

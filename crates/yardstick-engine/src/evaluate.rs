@@ -143,6 +143,8 @@ pub struct CleanSubset {
 pub struct RunOutcome {
     /// The run's id in the store.
     pub run_id: String,
+    /// For a shard (`--shard I/N`), the id of the whole run it is part of.
+    pub whole_run: Option<String>,
     /// Per-task scores, in the order asked.
     pub tasks: Vec<TaskOutcome>,
     /// Group scores, members before the groups that contain them.
@@ -187,7 +189,7 @@ pub fn evaluate(
     let fingerprint = backend.fingerprint().clone();
     store.upsert_model(&fingerprint, backend.name(), &options.model_source)?;
     let hashes: Vec<String> = tasks.iter().map(Task::config_hash).collect();
-    let run_id = run_id(fingerprint.as_str(), &hashes, options.limit, options.shard);
+    let run_id = run_id_of(fingerprint.as_str(), &hashes, options.limit, options.shard);
     for (task, hash) in tasks.iter().zip(&hashes) {
         store.upsert_task(&TaskRecord {
             config_hash: hash.clone(),
@@ -199,6 +201,17 @@ pub fn evaluate(
     }
     let manifest = run_manifest(backend, tasks, selection, &hashes, options);
     store.begin_run(&run_id, &fingerprint, &hashes, &manifest)?;
+    // A shard is also recorded under the whole run's id, so that `yardstick status`
+    // can tell which shards of it have finished.
+    let whole_run = options.shard.map(|shard| {
+        (
+            shard,
+            run_id_of(fingerprint.as_str(), &hashes, options.limit, None),
+        )
+    });
+    if let Some((shard, whole)) = &whole_run {
+        store.begin_shard(whole, shard.index, shard.count, &run_id)?;
+    }
 
     let model_dir = options.output_dir.join(sanitize_model_name(backend.name()));
     // lm-eval's date_id: local isoformat with ':' replaced.
@@ -285,8 +298,12 @@ pub fn evaluate(
     let text = serde_json::to_string_pretty(&results).unwrap_or_default();
     write_atomic(&results_path, text.as_bytes())?;
     store.finish_run(&run_id)?;
+    if let Some((shard, whole)) = &whole_run {
+        store.finish_shard(whole, shard.index, shard.count)?;
+    }
     Ok(RunOutcome {
         run_id,
+        whole_run: whole_run.map(|(_, whole)| whole),
         tasks: outcomes,
         groups,
         results_path,
@@ -301,7 +318,7 @@ pub fn evaluate(
 
 /// Same model, tasks, limit and shard: same run, so a restart resumes it. (An unsharded
 /// run's id is what it was before shards existed.)
-fn run_id(
+fn run_id_of(
     fingerprint: &str,
     hashes: &[String],
     limit: Option<usize>,

@@ -169,6 +169,7 @@ pub fn finish(
     let samples_hash = sha256_hex(lines.as_bytes());
     let run = RunOutcome {
         run_id: book.run_id,
+        whole_run: None,
         tasks: vec![TaskOutcome {
             name: book.task,
             num_fewshot: 0,

@@ -52,10 +52,10 @@ pub enum ReportError {
         message: String,
     },
     /// The database holds no runs to show.
-    #[error("results database {} holds no runs yet; evaluate a model with `yardstick run --db {}`", .path.display(), .path.display())]
+    #[error("results database {location} holds no runs yet; evaluate a model with `yardstick run --db {location}`")]
     Empty {
         /// The database.
-        path: PathBuf,
+        location: yardstick_store::StoreLocation,
     },
 }
 

@@ -6,9 +6,8 @@ use crate::html::{comparison_page, page, Links};
 use crate::items::{items_page, ItemView};
 use crate::ReportError;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use yardstick_compare::{load_models, CompareOptions, Comparison, PublishedScores, StoredModel};
-use yardstick_store::{ItemKey, Store};
+use yardstick_store::{ItemKey, Store, StoreLocation};
 
 /// Items per drill-down page.
 const ITEMS_PER_PAGE: usize = 100;
@@ -16,8 +15,8 @@ const ITEMS_PER_PAGE: usize = 100;
 /// What the leaderboard shows.
 #[derive(Debug, Clone)]
 pub struct LeaderboardOptions {
-    /// The results database.
-    pub db: PathBuf,
+    /// The results database (a SQLite file or a PostgreSQL database).
+    pub db: StoreLocation,
     /// Published scores that may serve as reference or rows.
     pub published: PublishedScores,
     /// The comparison; an empty reference means the first model stored.
@@ -117,7 +116,7 @@ impl Leaderboard {
                 Some(first) => options.reference = first.name.clone(),
                 None => {
                     return Err(ReportError::Empty {
-                        path: self.options.db.clone(),
+                        location: self.options.db.clone(),
                     })
                 }
             }

@@ -146,7 +146,7 @@ fn leaderboard_sorts_drills_down_and_escapes_model_text() {
     let board = Leaderboard::bind(
         "127.0.0.1:0",
         LeaderboardOptions {
-            db,
+            db: db.into(),
             published: PublishedScores::default(),
             compare: CompareOptions::new("reference-model"),
         },

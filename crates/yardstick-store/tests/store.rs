@@ -1,17 +1,86 @@
-//! The store on a real SQLite file: migrations, resume keys, no duplicates.
+//! The store on both back ends — a real SQLite file and a real PostgreSQL server (a
+//! throwaway cluster made with Debian's initdb) — with the same checks: migrations,
+//! resume keys, no duplicates, failures, contamination, shards and merges.
 
 use serde_json::json;
 use yardstick_core::ModelFingerprint;
-use yardstick_store::{ItemKey, Store, StoreError, StoredItem, TaskRecord};
+use yardstick_store::{
+    Durability, ItemKey, Store, StoreError, StoreLocation, StoredItem, TaskRecord, ThrowawayCluster,
+};
 
 fn key() -> ItemKey {
     ItemKey::new(ModelFingerprint::from_file_sha256("00ff"), "taskhash")
 }
 
-#[test]
-fn items_survive_reopen_and_are_never_duplicated() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("results.db");
+/// Where a test's databases live: files in a temporary folder, or databases on a
+/// throwaway PostgreSQL server.
+enum Databases {
+    Sqlite(tempfile::TempDir),
+    Postgres(ThrowawayCluster),
+}
+
+impl Databases {
+    fn sqlite() -> Self {
+        Databases::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    fn postgres() -> Self {
+        Databases::Postgres(
+            ThrowawayCluster::start(Durability::Off)
+                .expect("a throwaway PostgreSQL server (run scripts/setup.sh to install it)"),
+        )
+    }
+
+    /// A new, empty database called `name`.
+    fn create(&self, name: &str) -> StoreLocation {
+        match self {
+            Databases::Sqlite(dir) => dir.path().join(format!("{name}.db")).into(),
+            Databases::Postgres(cluster) => cluster.create_database(name).unwrap(),
+        }
+    }
+
+    /// A database that was never created.
+    fn missing(&self) -> StoreLocation {
+        match self {
+            Databases::Sqlite(dir) => dir.path().join("nope.db").into(),
+            Databases::Postgres(cluster) => cluster.location("nope"),
+        }
+    }
+}
+
+/// Each check, once on SQLite and once on PostgreSQL.
+macro_rules! on_both_back_ends {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $check() {
+                super::$check(&super::Databases::sqlite());
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $check() {
+                super::$check(&super::Databases::postgres());
+            })*
+        }
+    };
+}
+
+on_both_back_ends!(
+    items_survive_reopen_and_are_never_duplicated,
+    database_is_at_current_schema,
+    newer_schema_is_refused_with_a_clear_message,
+    runs_are_resumed_not_duplicated,
+    contamination_rows_replace_earlier_scans,
+    failures_are_kept_apart_and_cleared_when_the_document_is_scored,
+    sharded_stores_merge_without_duplicates,
+    shards_are_recorded_and_found_from_any_shard,
+    readers_never_create_or_write,
+    concurrent_writers_store_each_item_once,
+);
+
+fn items_survive_reopen_and_are_never_duplicated(dbs: &Databases) {
+    let path = dbs.create("results");
     {
         let mut store = Store::open(&path).unwrap();
         store
@@ -47,13 +116,19 @@ fn items_survive_reopen_and_are_never_duplicated() {
     assert!(store.stored_doc_ids(&other).unwrap().is_empty());
 }
 
+fn database_is_at_current_schema(dbs: &Databases) {
+    let path = dbs.create("r");
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 4);
+    drop(store);
+    assert_eq!(Store::open(&path).unwrap().schema_version().unwrap(), 4);
+}
+
 #[test]
-fn database_is_in_wal_mode_at_current_schema() {
+fn sqlite_database_is_in_wal_mode() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.db");
-    let store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
-    drop(store);
+    drop(Store::open(&path).unwrap());
     let conn = rusqlite::Connection::open(&path).unwrap();
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
@@ -61,24 +136,39 @@ fn database_is_in_wal_mode_at_current_schema() {
     assert_eq!(mode, "wal");
 }
 
-#[test]
-fn newer_schema_is_refused_with_a_clear_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("r.db");
-    Store::open(&path).unwrap();
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .pragma_update(None, "user_version", 99)
-        .unwrap();
-    match Store::open(&path) {
-        Err(StoreError::TooNew { found: 99, .. }) => {}
-        other => panic!("expected TooNew, got {:?}", other.map(|_| ())),
+/// Sets the schema version of the database at `location` as a newer yardstick would.
+fn pretend_newer_schema(location: &StoreLocation, version: i64) {
+    match location {
+        StoreLocation::File(path) => rusqlite::Connection::open(path)
+            .unwrap()
+            .pragma_update(None, "user_version", version)
+            .unwrap(),
+        StoreLocation::Postgres(_) => {
+            let url = postgres_url(location);
+            let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+            client
+                .execute("UPDATE yardstick_schema SET version = $1", &[&version])
+                .unwrap();
+        }
     }
 }
 
-#[test]
-fn runs_are_resumed_not_duplicated() {
-    let store = Store::open_in_memory().unwrap();
+fn newer_schema_is_refused_with_a_clear_message(dbs: &Databases) {
+    let path = dbs.create("r");
+    Store::open(&path).unwrap();
+    pretend_newer_schema(&path, 99);
+    for opened in [Store::open(&path), Store::open_read_only(&path)] {
+        match opened {
+            Err(error @ StoreError::TooNew { found: 99, .. }) => {
+                assert!(error.to_string().contains("upgrade yardstick"), "{error}");
+            }
+            other => panic!("expected TooNew, got {:?}", other.map(|_| ())),
+        }
+    }
+}
+
+fn runs_are_resumed_not_duplicated(dbs: &Databases) {
+    let store = Store::open(dbs.create("r")).unwrap();
     let model = ModelFingerprint::from_file_sha256("00ff");
     store.upsert_model(&model, "m.gguf", "/m.gguf").unwrap();
     store
@@ -104,10 +194,10 @@ fn runs_are_resumed_not_duplicated() {
     assert_eq!(run.manifest, json!({"a": 2}));
 }
 
-/// A version-1 database (made before contamination scans were stored) is upgraded in
-/// place, its items kept; contamination rows replace earlier ones for the same scan.
+/// A version-1 SQLite database (made before contamination scans were stored) is
+/// upgraded in place, its items kept.
 #[test]
-fn version_one_database_migrates_and_stores_contamination() {
+fn sqlite_version_one_database_migrates() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.db");
     {
@@ -117,12 +207,21 @@ fn version_one_database_migrates_and_stores_contamination() {
             .unwrap();
     }
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("DROP TABLE contamination; DROP TABLE failures; PRAGMA user_version = 1;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP TABLE contamination; DROP TABLE failures; DROP TABLE run_shards;
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
     drop(conn);
-    let mut store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 4);
     assert_eq!(store.item_count().unwrap(), 1);
+    assert!(!store.contamination_scanned("arc_easy", "d1").unwrap());
+}
+
+/// Contamination rows replace earlier ones for the same scan.
+fn contamination_rows_replace_earlier_scans(dbs: &Databases) {
+    let mut store = Store::open(dbs.create("r")).unwrap();
     let row = |doc_id, matches| yardstick_store::ContaminationRow {
         task: "arc_easy".into(),
         dataset_hash: "d1".into(),
@@ -156,9 +255,8 @@ fn version_one_database_migrates_and_stores_contamination() {
         .is_empty());
 }
 
-#[test]
-fn failures_are_kept_apart_and_cleared_when_the_document_is_scored() {
-    let mut store = Store::open_in_memory().unwrap();
+fn failures_are_kept_apart_and_cleared_when_the_document_is_scored(dbs: &Databases) {
+    let mut store = Store::open(dbs.create("r")).unwrap();
     store.record_failure(&key(), 4, "HTTP 500").unwrap();
     store
         .record_failure(&key(), 4, "HTTP 503 (gave up after 7 attempts)")
@@ -184,12 +282,10 @@ fn failures_are_kept_apart_and_cleared_when_the_document_is_scored() {
     );
 }
 
-#[test]
-fn sharded_stores_merge_without_duplicates() {
-    let dir = tempfile::tempdir().unwrap();
+fn sharded_stores_merge_without_duplicates(dbs: &Databases) {
     let mut shards = Vec::new();
     for shard in 0..3usize {
-        let path = dir.path().join(format!("shard{shard}.db"));
+        let path = dbs.create(&format!("shard{shard}"));
         let mut store = Store::open(&path).unwrap();
         let items: Vec<StoredItem> = (0..9)
             .filter(|d| d % 3 == shard)
@@ -203,7 +299,7 @@ fn sharded_stores_merge_without_duplicates() {
         }
         shards.push(path);
     }
-    let mut merged = Store::open(&dir.path().join("merged.db")).unwrap();
+    let mut merged = Store::open(dbs.create("merged")).unwrap();
     let added: usize = shards.iter().map(|p| merged.merge_from(p).unwrap()).sum();
     assert_eq!(added, 9);
     assert_eq!(
@@ -221,6 +317,102 @@ fn sharded_stores_merge_without_duplicates() {
         merged.failures(&key()).unwrap().is_empty(),
         "documents 0 and 7 were scored"
     );
-    let missing = merged.merge_from(&dir.path().join("nope.db")).unwrap_err();
-    assert!(missing.to_string().contains("does not exist"));
+    let missing = merged.merge_from(dbs.missing()).unwrap_err();
+    assert!(
+        matches!(
+            missing,
+            StoreError::Missing { .. } | StoreError::Connect { .. }
+        ),
+        "{missing}"
+    );
+}
+
+fn shards_are_recorded_and_found_from_any_shard(dbs: &Databases) {
+    let store = Store::open(dbs.create("r")).unwrap();
+    store.begin_shard("whole", 0, 3, "s0").unwrap();
+    store.begin_shard("whole", 2, 3, "s2").unwrap();
+    store.finish_shard("whole", 2, 3).unwrap();
+    // A restarted worker finds its row again; its start time stays the first one.
+    let first = store.shards("whole").unwrap();
+    store.begin_shard("whole", 0, 3, "s0").unwrap();
+    let shards = store.shards("s2").unwrap();
+    assert_eq!(shards, first);
+    assert_eq!(
+        shards
+            .iter()
+            .map(|s| (
+                s.index,
+                s.count,
+                s.shard_run_id.as_str(),
+                s.finished_at.is_some()
+            ))
+            .collect::<Vec<_>>(),
+        vec![(0, 3, "s0", false), (2, 3, "s2", true)]
+    );
+    assert!(store.shards("other").unwrap().is_empty());
+}
+
+fn readers_never_create_or_write(dbs: &Databases) {
+    let missing = dbs.missing();
+    match Store::open_read_only(&missing) {
+        Err(StoreError::Missing { .. } | StoreError::Connect { .. }) => {}
+        other => panic!("expected a missing database, got {:?}", other.map(|_| ())),
+    }
+    let path = dbs.create("r");
+    if let StoreLocation::Postgres(_) = path {
+        // An empty PostgreSQL database holds no yardstick schema: nothing to read.
+        match Store::open_read_only(&path) {
+            Err(error @ StoreError::Missing { .. }) => {
+                assert!(error.to_string().contains("yardstick run"), "{error}")
+            }
+            other => panic!("expected Missing, got {:?}", other.map(|_| ())),
+        }
+    }
+    Store::open(&path)
+        .unwrap()
+        .insert_items(&key(), &[StoredItem::new(0, json!({"acc": 1.0}))])
+        .unwrap();
+    let mut reader = Store::open_read_only(&path).unwrap();
+    assert_eq!(reader.load_items(&key(), None).unwrap().len(), 1);
+    assert!(
+        reader
+            .insert_items(&key(), &[StoredItem::new(1, json!({"acc": 1.0}))])
+            .is_err(),
+        "a reader cannot write"
+    );
+}
+
+/// Eight writers at once, each writing overlapping halves of the same 200 items in
+/// batches: every item is stored exactly once.
+fn concurrent_writers_store_each_item_once(dbs: &Databases) {
+    let path = dbs.create("r");
+    drop(Store::open(&path).unwrap());
+    std::thread::scope(|scope| {
+        for writer in 0..8usize {
+            let path = path.clone();
+            scope.spawn(move || {
+                let mut store = Store::open(&path).unwrap();
+                let docs: Vec<usize> = (0..200).filter(|d| (d + writer) % 2 == 0).collect();
+                for batch in docs.chunks(10) {
+                    let items: Vec<StoredItem> = batch
+                        .iter()
+                        .map(|&d| StoredItem::new(d, json!({"acc": 1.0, "writer": writer})))
+                        .collect();
+                    store.insert_items(&key(), &items).unwrap();
+                }
+            });
+        }
+    });
+    let store = Store::open_read_only(&path).unwrap();
+    assert_eq!(store.item_count().unwrap(), 200);
+    assert_eq!(store.stored_doc_ids(&key()).unwrap().len(), 200);
+}
+
+/// The URL of a PostgreSQL location, password included (for the checks that change a
+/// database behind the store's back).
+fn postgres_url(location: &StoreLocation) -> String {
+    match location {
+        StoreLocation::Postgres(url) => url.secret_text().to_owned(),
+        StoreLocation::File(_) => unreachable!("a PostgreSQL location"),
+    }
 }
