@@ -188,28 +188,8 @@ fn stored_items(db: &Path) -> i64 {
         .unwrap_or(0)
 }
 
-fn results_of(summary: &Value) -> Value {
-    let path = summary["results_path"].as_str().unwrap();
-    let results: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    results["results"].clone()
-}
-
 fn samples_of(summary: &Value) -> Vec<Value> {
     samples_at(&summary["tasks"][0]["samples_path"])
-}
-
-/// `yardstick run` on the demo model with `args`, JSON summary out; must succeed.
-fn run_demo_json(out: &Path, args: &[&str]) -> Value {
-    let output = yardstick()
-        .args(["run", "--model", &demo_model(), "--output", "json"])
-        .args(args)
-        .arg("--output-dir")
-        .arg(out)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = text(&output);
-    assert!(output.status.success(), "{stderr}");
-    serde_json::from_str(&stdout).unwrap()
 }
 
 /// Regression test for issue 2: a SIGKILLed run, restarted with the same arguments,

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{demo_model, text, yardstick, KillOnDrop};
+use common::{demo_model, results_of, run_demo_json, text, yardstick, KillOnDrop};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -17,8 +17,8 @@ fn cluster() -> ThrowawayCluster {
         .expect("a throwaway PostgreSQL server (run scripts/setup.sh to install it)")
 }
 
-/// `yardstick run` on the demo model, JSON summary out, one llama.cpp thread (workers
-/// share the two cores).
+/// `yardstick run` on the demo model into `db`, JSON summary out, one llama.cpp thread
+/// (workers share the two cores).
 fn run_command(out: &Path, db: &str, args: &[&str]) -> Command {
     let mut command = yardstick();
     command
@@ -39,16 +39,7 @@ fn run_command(out: &Path, db: &str, args: &[&str]) -> Command {
 }
 
 fn run_json(out: &Path, db: &str, args: &[&str]) -> Value {
-    let output = run_command(out, db, args).output().unwrap();
-    let (stdout, stderr) = text(&output);
-    assert!(output.status.success(), "{stderr}");
-    serde_json::from_str(&stdout).unwrap()
-}
-
-fn results_of(summary: &Value) -> Value {
-    let path = summary["results_path"].as_str().unwrap();
-    let results: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    results["results"].clone()
+    run_demo_json(out, &[args, &["--threads", "1", "--db", db]].concat())
 }
 
 /// Every item of every task of every run in the database, by task hash and document.

@@ -90,3 +90,25 @@ pub fn chat_answer(content: &str) -> (u16, String) {
     });
     (200, body.to_string())
 }
+
+/// `yardstick run` on the demo model with `args`, JSON summary out; must succeed.
+pub fn run_demo_json(out: &Path, args: &[&str]) -> serde_json::Value {
+    let output = yardstick()
+        .args(["run", "--model", &demo_model(), "--output", "json"])
+        .args(args)
+        .arg("--output-dir")
+        .arg(out)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+/// The `results` section of the results file a run's JSON summary names.
+pub fn results_of(summary: &serde_json::Value) -> serde_json::Value {
+    let path = summary["results_path"].as_str().unwrap();
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    results["results"].clone()
+}
