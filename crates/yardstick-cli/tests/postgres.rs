@@ -397,7 +397,9 @@ fn compare_and_ui_read_postgres_as_they_read_sqlite() {
     assert!(!wrong.status.success());
     let message = text(&wrong).1;
     assert!(
-        message.contains("cannot connect") && message.contains("yardstick:***@"),
+        message.contains("cannot connect")
+            && message.contains("yardstick:***@")
+            && message.contains("password authentication failed"),
         "{message}"
     );
     assert!(!message.contains("not-the-password"), "{message}");

@@ -13,9 +13,9 @@ pub enum DbError {
     /// SQLite's error.
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
-    /// PostgreSQL's (or its driver's) error.
-    #[error(transparent)]
-    Postgres(#[from] postgres::Error),
+    /// PostgreSQL's (or its driver's) error, shown with its cause.
+    #[error("{}", describe_postgres_error(.0))]
+    Postgres(postgres::Error),
     /// A value of a type the store never writes.
     #[error("column {column} holds a value of type {found}, which yardstick never writes")]
     UnexpectedType {
@@ -24,6 +24,28 @@ pub enum DbError {
         /// The type found.
         found: String,
     },
+}
+
+impl From<postgres::Error> for DbError {
+    fn from(error: postgres::Error) -> Self {
+        DbError::Postgres(error)
+    }
+}
+
+/// The driver's error with its causes in one line ("db error" alone says nothing):
+/// the server's message, or the connection failure and its reason.
+pub(crate) fn describe_postgres_error(error: &postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return format!("{}: {}", db.severity(), db.message());
+    }
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 /// A value bound to a placeholder or read from a column.

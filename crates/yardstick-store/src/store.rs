@@ -1,4 +1,4 @@
-use crate::db::{params, Db, DbError, Row, Tx, Value, SUPPORTED_VERSION};
+use crate::db::{describe_postgres_error, params, Db, DbError, Row, Tx, Value, SUPPORTED_VERSION};
 use crate::location::{client_config, StoreLocation};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -17,12 +17,12 @@ pub enum StoreError {
         source: DbError,
     },
     /// A PostgreSQL server could not be reached or refused the login.
-    #[error("cannot connect to the results database {location}: {source}; check that the server runs and that the URL names the right host, port, user and database (the password comes from the URL, PGPASSWORD or ~/.pgpass)")]
+    #[error("cannot connect to the results database {location}: {}; check that the server runs and that the URL names the right host, port, user and database (the password comes from the URL, PGPASSWORD or ~/.pgpass)", describe_postgres_error(.error))]
     Connect {
         /// The database, shown without its password.
         location: StoreLocation,
         /// The driver's error.
-        source: postgres::Error,
+        error: postgres::Error,
     },
     /// The folder for a new database file could not be made.
     #[error("cannot create the folder for the results database {location}: {source}")]
@@ -316,9 +316,9 @@ impl Store {
         let StoreLocation::Postgres(url) = location else {
             unreachable!("connect is only called for PostgreSQL locations");
         };
-        let connect_error = |source| StoreError::Connect {
+        let connect_error = |error| StoreError::Connect {
             location: location.clone(),
-            source,
+            error,
         };
         let mut config = client_config(url).map_err(connect_error)?;
         config
