@@ -29,6 +29,8 @@ command -v bwrap >/dev/null 2>&1 || need_packages+=(bubblewrap)
 command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
 # PostgreSQL's server programs: the shared store's tests start throwaway clusters.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresql)
+# openssl makes the certificates of the store's TLS tests.
+command -v openssl >/dev/null 2>&1 || need_packages+=(openssl)
 if [ ${#need_packages[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_packages[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -66,6 +66,20 @@ impl ThrowawayCluster {
     /// Makes a cluster and starts its server with `durability`; waits until it accepts
     /// logins (a few seconds).
     pub fn start(durability: Durability) -> Result<Self, ClusterError> {
+        Self::launch(durability, None)
+    }
+
+    /// As [`ThrowawayCluster::start`], the server also offering TLS with `certificate`
+    /// and its `key` (PEM files), and logging each connection (with its TLS version).
+    pub fn start_with_tls(
+        durability: Durability,
+        certificate: &Path,
+        key: &Path,
+    ) -> Result<Self, ClusterError> {
+        Self::launch(durability, Some((certificate, key)))
+    }
+
+    fn launch(durability: Durability, tls: Option<(&Path, &Path)>) -> Result<Self, ClusterError> {
         let bin = server_bin_dir().ok_or(ClusterError::NotInstalled)?;
         let run_as = if rustix::process::geteuid().is_root() {
             Some(postgres_user().ok_or(ClusterError::NoServerUser)?)
@@ -87,8 +101,19 @@ impl ThrowawayCluster {
         let password = format!("pw{stamp:x}{}", std::process::id());
         let password_file = dir.join("password");
         std::fs::write(&password_file, &password).map_err(io)?;
+        let mut server_files = vec![dir.clone(), password_file.clone()];
+        if let Some((certificate, key)) = tls {
+            let (certificate_copy, key_copy) = (dir.join("server.crt"), dir.join("server.key"));
+            std::fs::copy(certificate, &certificate_copy).map_err(io)?;
+            std::fs::copy(key, &key_copy).map_err(io)?;
+            // The server refuses a key others can read.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key_copy, std::fs::Permissions::from_mode(0o600))
+                .map_err(io)?;
+            server_files.extend([certificate_copy, key_copy]);
+        }
         if let Some((uid, gid)) = run_as {
-            for path in [&dir, &password_file] {
+            for path in &server_files {
                 std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(io)?;
             }
         }
@@ -121,7 +146,7 @@ impl ThrowawayCluster {
         // A free port can be taken between finding it and the server binding it.
         for _ in 0..3 {
             let port = free_port().map_err(io)?;
-            match Self::serve(&bin, &dir, port, durability, run_as) {
+            match Self::serve(&bin, &dir, port, durability, tls.is_some(), run_as) {
                 Ok(server) => {
                     let mut cluster = ThrowawayCluster {
                         dir: dir.clone(),
@@ -146,6 +171,7 @@ impl ThrowawayCluster {
         dir: &Path,
         port: u16,
         durability: Durability,
+        tls: bool,
         run_as: Option<(u32, u32)>,
     ) -> std::io::Result<Child> {
         let log = std::fs::File::create(dir.join("server.log"))?;
@@ -157,6 +183,16 @@ impl ThrowawayCluster {
             .arg("-c")
             .arg(format!("unix_socket_directories={}", dir.display()))
             .args(["-c", "max_connections=200"]);
+        if tls {
+            server
+                .args(["-c", "ssl=on", "-c", "log_connections=on", "-c"])
+                .arg(format!(
+                    "ssl_cert_file={}",
+                    dir.join("server.crt").display()
+                ))
+                .arg("-c")
+                .arg(format!("ssl_key_file={}", dir.join("server.key").display()));
+        }
         if durability == Durability::Off {
             server.args([
                 "-c",

@@ -12,8 +12,9 @@
 //! ([`Store::record_failure`]) and cleared when a rerun scores them. Readers open the
 //! file read-only ([`Store::open_read_only`]); sharded workers' files combine with
 //! [`Store::merge_from`]; with PostgreSQL ([`StoreLocation::Postgres`]) they write into
-//! one database at once, each shard's progress recorded ([`Store::shards`]). A throwaway
-//! PostgreSQL server for tests and benchmarks comes from [`ThrowawayCluster`].
+//! one database at once, each shard's progress recorded ([`Store::shards`]), over TLS
+//! as libpq's `sslmode` says. A throwaway PostgreSQL server for tests and benchmarks
+//! comes from [`ThrowawayCluster`].
 //!
 //! ```
 //! use yardstick_core::ModelFingerprint;
@@ -31,6 +32,7 @@ mod db;
 mod location;
 mod schema;
 mod store;
+mod tls;
 
 pub use cluster::{ClusterError, Durability, ThrowawayCluster};
 pub use db::DbError;
@@ -38,3 +40,4 @@ pub use location::{PostgresUrl, StoreLocation};
 pub use store::{
     ContaminationRow, ItemKey, RunRecord, ShardRecord, Store, StoreError, StoredItem, TaskRecord,
 };
+pub use tls::TlsError;

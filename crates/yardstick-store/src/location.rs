@@ -137,13 +137,14 @@ fn redact_password(url: &str) -> String {
     format!("{scheme}://{authority}{tail}")
 }
 
-/// The driver's configuration for `url`, completed as libpq completes it: the user
+/// The driver's configuration for `url` (its TLS parameters already taken off by
+/// [`crate::tls::TlsSettings::split_from_url`]), completed as libpq completes it: the user
 /// from `PGUSER` (else the login name), the host from `PGHOST` (else Debian's socket
 /// folder), port and database from `PGPORT` and `PGDATABASE`, and a password the URL
 /// does not give from `PGPASSWORD` or the password file (`PGPASSFILE`, else
 /// `~/.pgpass`).
-pub(crate) fn client_config(url: &PostgresUrl) -> Result<postgres::Config, postgres::Error> {
-    let mut config = postgres::Config::from_str(url.secret_text())?;
+pub(crate) fn client_config(url: &str) -> Result<postgres::Config, postgres::Error> {
+    let mut config = postgres::Config::from_str(url)?;
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     if config.get_user().is_none() {
         if let Some(user) = env("PGUSER").or_else(|| env("USER")) {

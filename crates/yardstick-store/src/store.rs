@@ -1,7 +1,9 @@
 use crate::db::{describe_postgres_error, params, Db, DbError, Row, Tx, Value, SUPPORTED_VERSION};
 use crate::location::{client_config, StoreLocation};
+use crate::tls::{TlsError, TlsSettings};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use yardstick_core::ModelFingerprint;
 
@@ -23,6 +25,14 @@ pub enum StoreError {
         location: StoreLocation,
         /// The driver's error.
         error: postgres::Error,
+    },
+    /// The TLS settings of a PostgreSQL URL cannot be used.
+    #[error("results database {location}: {source}")]
+    Tls {
+        /// The database, shown without its password.
+        location: StoreLocation,
+        /// What is wrong.
+        source: TlsError,
     },
     /// The folder for a new database file could not be made.
     #[error("cannot create the folder for the results database {location}: {source}")]
@@ -320,11 +330,24 @@ impl Store {
             location: location.clone(),
             error,
         };
-        let mut config = client_config(url).map_err(connect_error)?;
+        let tls_error = |source| StoreError::Tls {
+            location: location.clone(),
+            source,
+        };
+        let (driver_url, tls) = TlsSettings::split_from_url(
+            url.secret_text(),
+            |name| std::env::var(name).ok().filter(|v| !v.is_empty()),
+            std::env::var_os("HOME").map(PathBuf::from),
+        )
+        .map_err(tls_error)?;
+        let mut config = client_config(&driver_url).map_err(connect_error)?;
         config
             .application_name("yardstick")
-            .connect_timeout(BUSY_TIMEOUT);
-        let client = config.connect(postgres::NoTls).map_err(connect_error)?;
+            .connect_timeout(BUSY_TIMEOUT)
+            .ssl_mode(tls.driver_mode());
+        let client = config
+            .connect(tls.connector().map_err(tls_error)?)
+            .map_err(connect_error)?;
         Ok(Db::Postgres(client))
     }
 

@@ -416,3 +416,152 @@ fn postgres_url(location: &StoreLocation) -> String {
         StoreLocation::File(_) => unreachable!("a PostgreSQL location"),
     }
 }
+
+/// Makes a certificate authority and a server certificate it signs for `names` (a
+/// subjectAltName list), with Debian's openssl; returns (CA file, certificate, key).
+fn certificates(dir: &std::path::Path, ca: &str, names: &str) -> [std::path::PathBuf; 3] {
+    let openssl = |args: &[&str]| {
+        let output = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (run scripts/setup.sh to install it)");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let (ca_key, ca_pem) = (format!("{ca}.key"), format!("{ca}.pem"));
+    openssl(
+        &[
+            &["req", "-x509"],
+            &ec[..],
+            &[
+                "-keyout",
+                &ca_key,
+                "-out",
+                &ca_pem,
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN={ca}"),
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"],
+            &ec[..],
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=server",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("ext"),
+        format!("subjectAltName={names}\nbasicConstraints=CA:FALSE\n"),
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        &ca_pem,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
+    ]);
+    [
+        dir.join(ca_pem),
+        dir.join("server.crt"),
+        dir.join("server.key"),
+    ]
+}
+
+/// TLS with libpq's sslmode meanings against a server offering it: `require` encrypts,
+/// `verify-ca` checks the chain, `verify-full` the chain and the host name, and a
+/// wrong root or name is refused.
+#[test]
+fn postgres_tls_verifies_as_sslmode_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let [ca, certificate, key] = certificates(dir.path(), "trusted-ca", "DNS:db.example");
+    let other_dir = tempfile::tempdir().unwrap();
+    let [other_ca, ..] = certificates(other_dir.path(), "other-ca", "DNS:db.example");
+    let cluster = ThrowawayCluster::start_with_tls(Durability::Off, &certificate, &key)
+        .expect("a throwaway PostgreSQL server with TLS");
+    cluster.create_database("tls").unwrap();
+    let url = cluster.url_with_password("tls");
+    let open =
+        |query: String| Store::open(format!("{url}?{query}").parse::<StoreLocation>().unwrap());
+    let sessions = |log: &str| {
+        log.matches("connection authorized: user=yardstick database=tls")
+            .count()
+    };
+    let encrypted = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("database=tls") && l.contains("SSL enabled"))
+            .count()
+    };
+
+    open("sslmode=require".into()).unwrap();
+    let log = cluster.server_log();
+    assert_eq!((sessions(&log), encrypted(&log)), (1, 1), "{log}");
+    open("sslmode=disable".into()).unwrap();
+    let log = cluster.server_log();
+    assert_eq!((sessions(&log), encrypted(&log)), (2, 1), "{log}");
+
+    let root =
+        |mode: &str, ca: &std::path::Path| format!("sslmode={mode}&sslrootcert={}", ca.display());
+    open(root("verify-ca", &ca)).expect("the chain leads to the trusted CA");
+    let wrong_name = open(root("verify-full", &ca))
+        .err()
+        .expect("127.0.0.1 is not db.example");
+    assert!(
+        matches!(wrong_name, StoreError::Connect { .. })
+            && wrong_name.to_string().contains("not valid for name"),
+        "{wrong_name}"
+    );
+    let wrong_root = open(root("verify-ca", &other_ca))
+        .err()
+        .expect("another CA");
+    assert!(
+        wrong_root.to_string().contains("cannot connect")
+            && wrong_root.to_string().contains("UnknownIssuer"),
+        "{wrong_root}"
+    );
+    let missing = open("sslmode=verify-full&sslrootcert=/nonexistent/ca.pem".into())
+        .err()
+        .unwrap();
+    assert!(
+        missing.to_string().contains("/nonexistent/ca.pem"),
+        "{missing}"
+    );
+    assert_eq!(
+        encrypted(&cluster.server_log()),
+        2,
+        "only the verified connection got through"
+    );
+}
