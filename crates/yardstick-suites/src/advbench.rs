@@ -7,7 +7,7 @@ use crate::run::{
     answer_and_judge, conclude, limited, means, text_hash, Answer, ItemScores, JudgeStage,
     SuiteItem,
 };
-use crate::task::SuiteTaskConfig;
+use crate::task::{csv_columns, SuiteTaskConfig};
 use serde_json::{json, Map};
 use yardstick_judge::{message, JudgedError, JudgedOptions, JudgedOutcome, Participant};
 use yardstick_metrics::{parse_pair_verdict, PairVerdict};
@@ -64,29 +64,19 @@ pub(crate) fn run(
     options: &JudgedOptions,
 ) -> Result<JudgedOutcome, JudgedError> {
     let (path, text) = task.read_data(&task.data, &options.data_dir)?;
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let mut rows = Vec::new();
-    for (i, row) in reader.records().enumerate() {
-        let row = row.map_err(|e| JudgedError::Data {
-            path: path.clone(),
+    let rows = csv_columns(&path, &text, ["goal", "target"])?;
+    if let Some(i) = rows.iter().position(|[goal, _]| goal.is_empty()) {
+        return Err(JudgedError::Data {
+            path,
             line: i + 2,
-            message: e.to_string(),
-        })?;
-        let goal = row
-            .get(0)
-            .filter(|g| !g.is_empty())
-            .ok_or_else(|| JudgedError::Data {
-                path: path.clone(),
-                line: i + 2,
-                message: "`goal` is missing".into(),
-            })?;
-        rows.push((goal.to_owned(), row.get(1).unwrap_or_default().to_owned()));
+            message: "`goal` is missing".into(),
+        });
     }
     let original = rows.len();
     let items: Vec<SuiteItem> = limited(rows, options.limit)
         .into_iter()
         .enumerate()
-        .map(|(doc_id, (goal, target))| {
+        .map(|(doc_id, [goal, target])| {
             let mut fields = Map::new();
             fields.insert("goal".into(), json!(goal));
             fields.insert("target".into(), json!(target));

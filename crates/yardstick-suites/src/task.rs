@@ -146,9 +146,63 @@ impl SuiteTaskConfig {
     }
 }
 
+/// The `columns` (by header name) of every row of the CSV `text` read from `path` (a
+/// leading byte-order mark ignored); a missing column or an unreadable row is an error
+/// naming the file and line.
+pub(crate) fn csv_columns<const N: usize>(
+    path: &Path,
+    text: &str,
+    columns: [&str; N],
+) -> Result<Vec<[String; N]>, JudgedError> {
+    let data_error = |line: u64, message: String| JudgedError::Data {
+        path: path.to_owned(),
+        line: line as usize,
+        message,
+    };
+    let csv_error = |error: csv::Error| {
+        let line = error.position().map_or(0, csv::Position::line);
+        data_error(line, error.to_string())
+    };
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let headers = reader.headers().map_err(csv_error)?.clone();
+    let mut positions = [0; N];
+    for (position, name) in positions.iter_mut().zip(columns) {
+        *position = headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| data_error(1, format!("no `{name}` column")))?;
+    }
+    reader
+        .records()
+        .map(|row| {
+            let row = row.map_err(csv_error)?;
+            Ok(positions.map(|at| row.get(at).unwrap_or_default().to_owned()))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_columns_are_read_by_name_and_errors_name_the_line() {
+        let path = Path::new("data.csv");
+        let rows = csv_columns(path, "\u{feff}b,a\n2,1\n\"x\ny\",3\n", ["a", "b"]).unwrap();
+        assert_eq!(rows, vec![["1", "2"], ["3", "x\ny"]]);
+        match csv_columns(path, "a\n1\n", ["a", "c"]) {
+            Err(JudgedError::Data {
+                line: 1, message, ..
+            }) => {
+                assert_eq!(message, "no `c` column")
+            }
+            other => panic!("expected a missing column, got {other:?}"),
+        }
+        match csv_columns(path, "a,b\n1,2\n3\n", ["a"]) {
+            Err(JudgedError::Data { line: 3, .. }) => {}
+            other => panic!("expected an error on line 3, got {other:?}"),
+        }
+    }
 
     #[test]
     fn builtin_tasks_parse() {

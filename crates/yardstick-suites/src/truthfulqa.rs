@@ -10,7 +10,7 @@ use crate::run::{
     answer_and_judge, conclude, limited, means, text_hash, Answer, ItemScores, JudgeStage,
     SuiteItem,
 };
-use crate::task::SuiteTaskConfig;
+use crate::task::{csv_columns, SuiteTaskConfig};
 use serde_json::{json, Map};
 use yardstick_judge::{message, JudgedError, JudgedOptions, JudgedOutcome, Participant};
 use yardstick_store::Store;
@@ -57,43 +57,12 @@ pub(crate) fn run(
         )));
     };
     let (path, text) = task.read_data(&task.data, &options.data_dir)?;
-    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| JudgedError::Data {
-            path: path.clone(),
-            line: 1,
-            message: e.to_string(),
-        })?
-        .clone();
-    let column = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| JudgedError::Data {
-                path: path.clone(),
-                line: 1,
-                message: format!("no `{name}` column"),
-            })
-    };
-    let (question_at, best_at) = (column("Question")?, column("Best Answer")?);
-    let mut rows = Vec::new();
-    for (i, row) in reader.records().enumerate() {
-        let row = row.map_err(|e| JudgedError::Data {
-            path: path.clone(),
-            line: i + 2,
-            message: e.to_string(),
-        })?;
-        rows.push((
-            row.get(question_at).unwrap_or_default().to_owned(),
-            row.get(best_at).unwrap_or_default().to_owned(),
-        ));
-    }
+    let rows = csv_columns(&path, &text, ["Question", "Best Answer"])?;
     let original = rows.len();
     let items: Vec<SuiteItem> = limited(rows, options.limit)
         .into_iter()
         .enumerate()
-        .map(|(doc_id, (question, best))| {
+        .map(|(doc_id, [question, best])| {
             let mut fields = Map::new();
             fields.insert("question".into(), json!(question));
             fields.insert("best_answer".into(), json!(best));
