@@ -5,7 +5,7 @@
 //! length-controlled win rate.
 
 use crate::participant::{message, Participant, Turn};
-use crate::run::{begin, finish, JudgedOptions, JudgedOutcome, Scored};
+use crate::run::{begin, finish, participant_stage, JudgedOptions, JudgedOutcome, Scored, Stage};
 use crate::task::JudgedTaskConfig;
 use crate::JudgedError;
 use serde::Deserialize;
@@ -17,7 +17,7 @@ use yardstick_metrics::{
     alpaca_win_rate, length_controlled_win_rate, parse_ranking, Aggregate, GamedAnnotations,
     LcAnnotation,
 };
-use yardstick_store::{ItemKey, Store, StoredItem};
+use yardstick_store::{Store, StoredItem};
 use yardstick_tasks::{ChatMessage, HubConfig, PyRandom};
 
 /// The `alpaca-eval` release whose annotator configs yardstick reads.
@@ -398,24 +398,18 @@ fn generate_outputs(
     options: &JudgedOptions,
 ) -> Result<std::collections::BTreeMap<usize, String>, JudgedError> {
     let identity = outputs_identity(participant, instructions_hash, task);
-    let key = ItemKey::new(participant.fingerprint(), sha256_hex(identity.as_bytes()));
-    store.upsert_model(
-        &participant.fingerprint(),
-        &participant.name(),
-        &participant.source,
-    )?;
     let name = TaskName::new(format!("{}:outputs", task.task));
-    fill_missing(
+    let stored = participant_stage(
+        participant,
+        Stage {
+            name: &name,
+            identity: &identity,
+        },
         docs,
         |d| d.doc_id,
-        Chunking {
-            task: &name,
-            chunk_docs: options.chunk_docs,
-            progress: options.progress,
-        },
         store,
-        &key,
-        |missing| {
+        options,
+        |participant, missing| {
             let turns: Vec<Turn> = missing
                 .iter()
                 .map(|d| Turn {
@@ -443,7 +437,7 @@ fn generate_outputs(
         },
     )?;
     let mut outputs = std::collections::BTreeMap::new();
-    for item in store.load_items(&key, None)? {
+    for item in stored {
         let output = item
             .record
             .get("output")

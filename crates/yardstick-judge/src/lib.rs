@@ -35,7 +35,9 @@ pub use mt_bench::{
     REFERENCE_CATEGORIES,
 };
 pub use participant::{message, Participant, Said, Turn};
-pub use run::{begin, finish, Bookkeeping, JudgedOptions, JudgedOutcome, Scored};
+pub use run::{
+    begin, finish, participant_stage, Bookkeeping, JudgedOptions, JudgedOutcome, Scored, Stage,
+};
 pub use task::{
     builtin_judged_tasks, find_task_file, parse_task_file, JudgeMode, JudgedKind, JudgedTaskConfig,
 };

@@ -3,7 +3,7 @@
 //! prompts of `judge_prompts.jsonl` (reference-guided for math, reasoning and coding).
 
 use crate::participant::{message, Participant, Said, Turn};
-use crate::run::{begin, finish, JudgedOptions, JudgedOutcome, Scored};
+use crate::run::{begin, finish, participant_stage, JudgedOptions, JudgedOutcome, Scored, Stage};
 use crate::task::{JudgeMode, JudgedTaskConfig};
 use crate::JudgedError;
 use serde_json::{json, Map, Value};
@@ -14,7 +14,7 @@ use yardstick_engine::{attach_calls, fill_missing, Chunking, EngineError};
 use yardstick_metrics::{
     load_judge_prompts, parse_pair_verdict, parse_rating, Aggregate, JudgePrompt, PairVerdict,
 };
-use yardstick_store::{ItemKey, Store, StoredItem};
+use yardstick_store::{Store, StoredItem};
 
 /// One MT-Bench question.
 #[derive(Debug, Clone, PartialEq)]
@@ -351,27 +351,21 @@ fn answer_questions(
     options: &JudgedOptions,
 ) -> Result<Answers, JudgedError> {
     let identity = answers_identity(participant, questions_hash, task);
-    let key = ItemKey::new(participant.fingerprint(), sha256_hex(identity.as_bytes()));
-    store.upsert_model(
-        &participant.fingerprint(),
-        &participant.name(),
-        &participant.source,
-    )?;
     let name = TaskName::new(format!("{}:answers", task.task));
-    fill_missing(
+    let stored = participant_stage(
+        participant,
+        Stage {
+            name: &name,
+            identity: &identity,
+        },
         docs,
         |d| d.doc_id,
-        Chunking {
-            task: &name,
-            chunk_docs: options.chunk_docs,
-            progress: options.progress,
-        },
         store,
-        &key,
-        |missing| answer_chunk(participant, missing, task.max_new_tokens, &name),
+        options,
+        |participant, missing| answer_chunk(participant, missing, task.max_new_tokens, &name),
     )?;
     let mut answers = Answers::new();
-    for item in store.load_items(&key, None)? {
+    for item in stored {
         let turns: Option<Vec<String>> = item
             .record
             .get("answers")

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 use yardstick_core::{python_json_dumps, sha256_hex, TaskName};
 use yardstick_engine::{
-    sanitize_model_name, token_usage, write_atomic, RunOutcome, TaskOutcome, TokenUsage,
+    fill_missing, sanitize_model_name, token_usage, write_atomic, Chunking, EngineError,
+    RunOutcome, TaskOutcome, TokenUsage,
 };
 use yardstick_metrics::Aggregate;
 use yardstick_store::{ItemKey, Store, StoredItem, TaskRecord};
@@ -38,6 +39,52 @@ pub struct Bookkeeping {
     pub key: ItemKey,
     /// The task's configuration (its hash is the task hash).
     pub config: Value,
+}
+
+/// A participant's own stage of a judged task (its answers, its outputs), which any
+/// task with the same inputs can reuse.
+#[derive(Debug, Clone, Copy)]
+pub struct Stage<'a> {
+    /// Its name, for progress and errors (`mt_bench:answers`).
+    pub name: &'a TaskName,
+    /// What its records depend on (the participant, the inputs, the settings); its
+    /// hash keys them in the store.
+    pub identity: &'a str,
+}
+
+/// The records of `docs` for `stage`, only those the store lacks computed by `compute`,
+/// in chunks. Returns every stored record, in document order.
+pub fn participant_stage<D>(
+    participant: &mut Participant<'_>,
+    stage: Stage<'_>,
+    docs: &[D],
+    doc_id: impl Fn(&D) -> usize,
+    store: &mut Store,
+    options: &JudgedOptions,
+    mut compute: impl FnMut(&mut Participant<'_>, &[&D]) -> Result<Vec<StoredItem>, EngineError>,
+) -> Result<Vec<StoredItem>, JudgedError> {
+    let key = ItemKey::new(
+        participant.fingerprint(),
+        sha256_hex(stage.identity.as_bytes()),
+    );
+    store.upsert_model(
+        &participant.fingerprint(),
+        &participant.name(),
+        &participant.source,
+    )?;
+    fill_missing(
+        docs,
+        doc_id,
+        Chunking {
+            task: stage.name,
+            chunk_docs: options.chunk_docs,
+            progress: options.progress,
+        },
+        store,
+        &key,
+        |missing| compute(participant, missing),
+    )?;
+    Ok(store.load_items(&key, None)?)
 }
 
 /// Registers the candidate, the task (its config hash from `config`) and the run, so
