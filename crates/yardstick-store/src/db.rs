@@ -131,10 +131,7 @@ const MIGRATION_LOCK: i64 = 0x7961_7264_7374_6b31;
 impl Db {
     pub(crate) fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         match self {
-            Db::Sqlite(conn) => Ok(conn
-                .prepare_cached(sql)?
-                .execute(rusqlite::params_from_iter(params.iter().map(sqlite_value)))?
-                as u64),
+            Db::Sqlite(conn) => sqlite_execute(conn, sql, params),
             Db::Postgres(client) => {
                 Ok(client.execute(&dollar_placeholders(sql), &pg_params(params))?)
             }
@@ -230,10 +227,7 @@ fn pending(found: i64) -> impl Iterator<Item = (i64, &'static str)> {
 impl Tx<'_> {
     pub(crate) fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         match self {
-            Tx::Sqlite(tx) => Ok(tx
-                .prepare_cached(sql)?
-                .execute(rusqlite::params_from_iter(params.iter().map(sqlite_value)))?
-                as u64),
+            Tx::Sqlite(tx) => sqlite_execute(tx, sql, params),
             Tx::Postgres { tx, statements } => {
                 let statement = match statements.get(sql) {
                     Some(statement) => statement.clone(),
@@ -276,6 +270,17 @@ fn sqlite_value(value: &Value) -> rusqlite::types::Value {
         Value::Int(v) => rusqlite::types::Value::Integer(*v),
         Value::Text(v) => rusqlite::types::Value::Text(v.clone()),
     }
+}
+
+fn sqlite_execute(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: &[Value],
+) -> Result<u64, DbError> {
+    let changed = conn
+        .prepare_cached(sql)?
+        .execute(rusqlite::params_from_iter(params.iter().map(sqlite_value)))?;
+    Ok(changed as u64)
 }
 
 fn sqlite_query(

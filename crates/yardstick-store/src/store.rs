@@ -397,6 +397,14 @@ impl Store {
         self.with(|db| db.query(sql, params))
     }
 
+    /// The number a `SELECT COUNT(*)` query gives.
+    fn count(&self, sql: &str, params: &[Value]) -> Result<usize, StoreError> {
+        match self.query(sql, params)?.first() {
+            Some(row) => self.int(row, 0).map(|n| n as usize),
+            None => Ok(0),
+        }
+    }
+
     fn database_error(&self, source: DbError) -> StoreError {
         StoreError::Database {
             location: self.location.clone(),
@@ -595,14 +603,10 @@ impl Store {
     /// How many items are stored under `key` with `doc_id < limit` (all when `None`).
     pub fn count_items(&self, key: &ItemKey, limit: Option<usize>) -> Result<usize, StoreError> {
         let limit = limit.map_or(i64::MAX, |l| l as i64);
-        let rows = self.query(
+        self.count(
             "SELECT COUNT(*) FROM items WHERE model_fingerprint = ?1 AND task_hash = ?2 AND doc_id < ?3",
             params![key.model.as_str(), &key.task_hash, limit],
-        )?;
-        match rows.first() {
-            Some(row) => self.int(row, 0).map(|n| n as usize),
-            None => Ok(0),
-        }
+        )
     }
 
     /// Stores a batch of scored items in one transaction; items already stored are left
@@ -761,14 +765,11 @@ impl Store {
         task: &str,
         dataset_hash: &str,
     ) -> Result<bool, StoreError> {
-        let rows = self.query(
+        self.count(
             "SELECT COUNT(*) FROM contamination WHERE task = ?1 AND dataset_hash = ?2",
             params![task, dataset_hash],
-        )?;
-        match rows.first() {
-            Some(row) => Ok(self.int(row, 0)? > 0),
-            None => Ok(false),
-        }
+        )
+        .map(|n| n > 0)
     }
 
     /// Copies everything another results database holds into this one (models, tasks,
@@ -825,11 +826,7 @@ impl Store {
 
     /// How many item rows the database holds in all (for checks that nothing duplicates).
     pub fn item_count(&self) -> Result<usize, StoreError> {
-        let rows = self.query("SELECT COUNT(*) FROM items", &[])?;
-        match rows.first() {
-            Some(row) => self.int(row, 0).map(|n| n as usize),
-            None => Ok(0),
-        }
+        self.count("SELECT COUNT(*) FROM items", &[])
     }
 
     fn parse(&self, text: &str) -> Result<serde_json::Value, StoreError> {
