@@ -790,19 +790,26 @@ impl Store {
         let mut db = self.db.borrow_mut();
         let mut tx = db.transaction().map_err(|e| self.database_error(e))?;
         for (table, columns, key) in TABLES {
-            let placeholders: Vec<String> = (1..=columns.split(',').count())
-                .map(|i| format!("?{i}"))
-                .collect();
-            let insert = format!(
-                "INSERT INTO {table} ({columns}) VALUES ({}) ON CONFLICT DO NOTHING",
-                placeholders.join(", ")
-            );
+            let width = columns.split(',').count();
             let select = format!("SELECT {columns} FROM {table} ORDER BY {key} LIMIT ?1 OFFSET ?2");
             for page in 0.. {
                 let rows = source.query(&select, params![MERGE_PAGE, page * MERGE_PAGE])?;
-                for row in &rows {
+                // Many rows per statement, as insert_items does: one round trip per batch.
+                for batch in rows.chunks(ROWS_PER_STATEMENT) {
+                    let tuples: Vec<String> = (0..batch.len())
+                        .map(|r| {
+                            let slots: Vec<String> =
+                                (1..=width).map(|c| format!("?{}", r * width + c)).collect();
+                            format!("({})", slots.join(", "))
+                        })
+                        .collect();
+                    let insert = format!(
+                        "INSERT INTO {table} ({columns}) VALUES {} ON CONFLICT DO NOTHING",
+                        tuples.join(", ")
+                    );
+                    let values: Vec<Value> = batch.concat();
                     let inserted = tx
-                        .execute(&insert, row)
+                        .execute(&insert, &values)
                         .map_err(|e| self.database_error(e))?;
                     if *table == "items" {
                         added += inserted as usize;

@@ -74,6 +74,7 @@ on_both_back_ends!(
     contamination_rows_replace_earlier_scans,
     failures_are_kept_apart_and_cleared_when_the_document_is_scored,
     sharded_stores_merge_without_duplicates,
+    large_merge_adds_only_the_missing_items,
     shards_are_recorded_and_found_from_any_shard,
     readers_never_create_or_write,
     concurrent_writers_store_each_item_once,
@@ -325,6 +326,37 @@ fn sharded_stores_merge_without_duplicates(dbs: &Databases) {
         ),
         "{missing}"
     );
+}
+
+/// Enough items for several pages of the copy and several statements per page, half of
+/// them already in the target with other values, which must be kept.
+fn large_merge_adds_only_the_missing_items(dbs: &Databases) {
+    const DOCS: usize = 4_500;
+    let source_location = dbs.create("large-source");
+    let mut source = Store::open(&source_location).unwrap();
+    let all: Vec<StoredItem> = (0..DOCS)
+        .map(|d| StoredItem::new(d, json!({"acc": 1.0, "doc": d})))
+        .collect();
+    source.insert_items(&key(), &all).unwrap();
+    let mut target = Store::open(dbs.create("large-target")).unwrap();
+    let even: Vec<StoredItem> = (0..DOCS)
+        .step_by(2)
+        .map(|d| StoredItem::new(d, json!({"acc": 0.0, "doc": d})))
+        .collect();
+    target.insert_items(&key(), &even).unwrap();
+
+    assert_eq!(target.merge_from(&source_location).unwrap(), DOCS / 2);
+    assert_eq!(target.item_count().unwrap(), DOCS);
+    let items = target.load_items(&key(), None).unwrap();
+    assert_eq!(
+        items.iter().map(|i| i.doc_id).collect::<Vec<_>>(),
+        (0..DOCS).collect::<Vec<_>>()
+    );
+    for item in &items {
+        let expected = if item.doc_id % 2 == 0 { 0.0 } else { 1.0 };
+        assert_eq!(item.record["acc"], json!(expected), "doc {}", item.doc_id);
+        assert_eq!(item.record["doc"], json!(item.doc_id));
+    }
 }
 
 fn shards_are_recorded_and_found_from_any_shard(dbs: &Databases) {
