@@ -585,8 +585,8 @@ def main():
             print(f"{side:<17} wall {s:8.1f} s  {n_docs / s:8.2f} docs/s  ({n_docs} docs)")
     elif timings.get("lm_eval_s"):
         # A resumed run did only part of the work now: no per-document rate.
-        print(f"this invocation: yardstick {timings['yardstick_s']:.1f} s (resuming from "
-              f"its store), lm-eval {timings['lm_eval_docs']} docs in "
+        print(f"this invocation: yardstick {timings['yardstick_s']:.1f} s (what its store "
+              f"did not hold), lm-eval {timings['lm_eval_docs']} docs in "
               f"{timings['lm_eval_s']:.1f} s on {args.workers} server(s)")
     if args.json_out:
         with open(args.json_out, "w") as f:
