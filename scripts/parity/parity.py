@@ -37,9 +37,9 @@ resumable and can use several reference servers at once:
     of the same command skips every finished chunk;
   - --workers W starts W servers (ports --port, --port+1, ...; --threads each) and W
     chunk queues;
-  - the chunks' samples are joined into <work>/lm_eval with the original document
-    indices (lm-eval numbers the documents selected by --samples from 0), and the
-    results file is rebuilt from them: each leaf task's metric is the mean of its
+  - the chunks' samples are joined into <work>/lm_eval, each chunk checked to hold
+    exactly the documents (original indices) it asked for, and the results file is
+    rebuilt from them: each leaf task's metric is the mean of its
     per-document values (lm-eval's `mean` aggregation), each group's comes from
     lm-eval's own `Group.aggregate` over those leaf metrics.
   Selecting documents changes nothing a document's requests depend on at 0-shot, and at
@@ -232,6 +232,17 @@ def run_lm_eval_chunks(args, tasks_dir, chunks_dir, chunks):
     queue, lock, errors, done_docs = list(todo), threading.Lock(), [], [0]
 
     def worker(port):
+        # sys.exit in a thread would end only that thread, unseen: record why instead.
+        try:
+            run_queue(port)
+        except SystemExit as e:
+            with lock:
+                errors.append(f"server on port {port}: {e.code}")
+        except Exception as e:  # noqa: BLE001 - reported after the other workers stop
+            with lock:
+                errors.append(f"server on port {port}: {e!r}")
+
+    def run_queue(port):
         with ReferenceServer(args, port) as server:
             while True:
                 with lock:
@@ -284,10 +295,6 @@ def join_chunks(chunks_dir, chunks, tasks, groups, ref_dir):
     for k, chunk in enumerate(chunks):
         for task, ids in chunk.items():
             got = load_samples(os.path.join(chunks_dir, f"{k:05d}"), task)
-            # lm-eval 0.4.12 writes the original indices; the document iterator
-            # numbers the selection from 0, so accept that form too.
-            if got is not None and sorted(got) == list(range(len(ids))) != ids:
-                got = {ids[local]: sample for local, sample in got.items()}
             if got is None or sorted(got) != ids:
                 sys.exit(f"chunk {k}: lm-eval's samples for {task} are not the documents "
                          f"asked for; remove {chunks_dir}/{k:05d} and rerun")
